@@ -1,0 +1,319 @@
+//! Versioned event envelopes: the only thing ever written to the log.
+//!
+//! An envelope is JSON: a fixed header (type, schema version, tenant, event id,
+//! received-at, correlation id, who sent it) and a type-specific `payload`. The payload is
+//! kept as raw JSON in the envelope so that decoding the header never pays for the body
+//! and the body can be versioned on its own. `schemas/events/envelope.schema.json`
+//! describes the format for other consumers of the topic.
+
+use crate::TenantId;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
+use uuid::Uuid;
+
+/// Version of the envelope header format. Bump when the header changes shape.
+pub const ENVELOPE_SCHEMA_VERSION: u32 = 1;
+
+/// Who caused an event: the credential (or token subject) that was authenticated.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Principal {
+    /// Credential key or JWT subject; never a secret.
+    pub id: String,
+    /// How the principal authenticated: "basic", "jwt", "system".
+    pub method: String,
+}
+
+impl Principal {
+    /// The LRS itself (bootstrap, migrations, admin CLI).
+    pub fn system() -> Self {
+        Principal {
+            id: "system".into(),
+            method: "system".into(),
+        }
+    }
+}
+
+/// The header every event carries, with the payload still encoded.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct EventEnvelope {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub schema_version: u32,
+    pub tenant: TenantId,
+    pub event_id: Uuid,
+    pub received_at: DateTime<Utc>,
+    pub correlation_id: String,
+    pub principal: Principal,
+    pub payload: Box<RawValue>,
+}
+
+/// Error decoding an envelope or its payload: the record is not one we understand.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("malformed event envelope: {0}")]
+    Envelope(serde_json::Error),
+    #[error("malformed {event_type} payload: {source}")]
+    Payload {
+        event_type: String,
+        source: serde_json::Error,
+    },
+    #[error("unknown event type {0:?}")]
+    UnknownType(String),
+}
+
+impl EventEnvelope {
+    /// Builds an envelope around a typed payload.
+    pub fn new(
+        tenant: TenantId,
+        correlation_id: String,
+        principal: Principal,
+        received_at: DateTime<Utc>,
+        payload: &EventPayload,
+    ) -> Self {
+        let (event_type, raw) = payload.encode();
+        EventEnvelope {
+            event_type: event_type.to_owned(),
+            schema_version: ENVELOPE_SCHEMA_VERSION,
+            tenant,
+            event_id: Uuid::new_v4(),
+            received_at,
+            correlation_id,
+            principal,
+            payload: raw,
+        }
+    }
+
+    pub fn to_bytes(&self) -> Vec<u8> {
+        // Serialising plain structs and raw JSON cannot fail.
+        serde_json::to_vec(self).expect("envelope serialises")
+    }
+
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, DecodeError> {
+        serde_json::from_slice(bytes).map_err(DecodeError::Envelope)
+    }
+
+    /// Decodes the payload according to `type`.
+    pub fn decode_payload(&self) -> Result<EventPayload, DecodeError> {
+        EventPayload::decode(&self.event_type, self.payload.get())
+    }
+}
+
+/// A batch of statements accepted by ingest: validated, with LRS-assigned `id`,
+/// `authority` and `version` already filled in. `stored` (and a missing `timestamp`) are
+/// assigned by the projector from the log order, so that replay is deterministic and
+/// `stored` never goes backwards within a tenant.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StatementsSubmitted {
+    /// One entry per statement, in request order, as normalised JSON.
+    pub statements: Vec<Box<RawValue>>,
+    /// Attachment bodies referenced by the statements, stored content-addressed before
+    /// the event was appended.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<AttachmentRef>,
+    /// xAPI version header of the request ("1.0.3" or "2.0.0").
+    pub xapi_version: String,
+}
+
+/// Reference to an attachment body in the content-addressed blob store.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AttachmentRef {
+    pub sha2: String,
+    pub content_type: String,
+    pub length: u64,
+}
+
+/// Which document resource a document event addresses.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentKind {
+    State,
+    ActivityProfile,
+    AgentProfile,
+}
+
+/// Key of one document. Fields unused by a kind are empty strings, so the key is a
+/// plain tuple in the read store.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq, Hash)]
+pub struct DocumentKey {
+    pub kind: DocumentKind,
+    /// Activity IRI (state, activity profile) or "".
+    pub activity_id: String,
+    /// Canonical agent key (see `xapi::agent_key`) (state, agent profile) or "".
+    pub agent: String,
+    /// Registration UUID (state only) or "".
+    pub registration: String,
+    /// stateId / profileId.
+    pub document_id: String,
+}
+
+/// Concurrency precondition sent with a document write; checked by the projector, so
+/// the check and the write are one atomic decision.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Precondition {
+    /// `If-Match` entity tags (unquoted), or `["*"]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_match: Option<Vec<String>>,
+    /// `If-None-Match: *` (only `*` is meaningful for writes).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub if_none_match_any: bool,
+    /// The request carried neither header (matters for the 409 rule on PUT).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub missing: bool,
+}
+
+/// How a document write combines with what is stored.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DocumentWriteMode {
+    /// PUT: replace.
+    Replace,
+    /// POST: JSON merge of top-level keys (both sides must be JSON objects).
+    Merge,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct DocumentWritten {
+    pub key: DocumentKey,
+    pub mode: DocumentWriteMode,
+    pub content_type: String,
+    /// Body bytes, base64 (documents may be binary).
+    pub body_base64: String,
+    pub precondition: Precondition,
+    /// xAPI version of the request: the 409 rule for State differs.
+    pub xapi_version: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct DocumentsDeleted {
+    /// With `document_id` empty: every document matching the other fields
+    /// (DELETE of all state for an activity/agent(/registration)).
+    pub key: DocumentKey,
+    pub all: bool,
+    pub precondition: Precondition,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct TenantCreated {
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct TenantDisabled {}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct CredentialCreated {
+    /// Public key (the Basic-auth user name).
+    pub key: String,
+    /// Slow hash (argon2 PHC string) of the secret. The secret itself is never logged.
+    pub secret_hash: String,
+    pub scopes: Vec<String>,
+    /// Agent used as `authority` for statements sent with this credential.
+    pub authority: serde_json::Value,
+    #[serde(default)]
+    pub label: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct CredentialRevoked {
+    pub key: String,
+}
+
+/// Every event type the LRS writes, decoded.
+#[derive(Debug)]
+pub enum EventPayload {
+    StatementsSubmitted(StatementsSubmitted),
+    DocumentWritten(DocumentWritten),
+    DocumentsDeleted(DocumentsDeleted),
+    TenantCreated(TenantCreated),
+    TenantDisabled(TenantDisabled),
+    CredentialCreated(CredentialCreated),
+    CredentialRevoked(CredentialRevoked),
+}
+
+macro_rules! payload_types {
+    ($( $variant:ident => $name:literal ),* $(,)?) => {
+        impl EventPayload {
+            /// The `type` string written in the envelope.
+            pub fn type_name(&self) -> &'static str {
+                match self { $( EventPayload::$variant(_) => $name, )* }
+            }
+
+            fn encode(&self) -> (&'static str, Box<RawValue>) {
+                let json = match self {
+                    $( EventPayload::$variant(p) => serde_json::to_string(p), )*
+                }
+                .expect("payload serialises");
+                (self.type_name(), RawValue::from_string(json).expect("serde_json output is valid JSON"))
+            }
+
+            fn decode(event_type: &str, json: &str) -> Result<Self, DecodeError> {
+                let wrap = |source| DecodeError::Payload { event_type: event_type.to_owned(), source };
+                match event_type {
+                    $( $name => serde_json::from_str(json).map(EventPayload::$variant).map_err(wrap), )*
+                    other => Err(DecodeError::UnknownType(other.to_owned())),
+                }
+            }
+        }
+    };
+}
+
+payload_types! {
+    StatementsSubmitted => "statements.submitted",
+    DocumentWritten => "document.written",
+    DocumentsDeleted => "documents.deleted",
+    TenantCreated => "tenant.created",
+    TenantDisabled => "tenant.disabled",
+    CredentialCreated => "credential.created",
+    CredentialRevoked => "credential.revoked",
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_round_trips_with_raw_statements() {
+        let stmt = RawValue::from_string(r#"{"id":"x","n":1.50}"#.into()).unwrap();
+        let payload = EventPayload::StatementsSubmitted(StatementsSubmitted {
+            statements: vec![stmt],
+            attachments: vec![],
+            xapi_version: "1.0.3".into(),
+        });
+        let env = EventEnvelope::new(
+            TenantId::parse("acme").unwrap(),
+            "corr-1".into(),
+            Principal::system(),
+            Utc::now(),
+            &payload,
+        );
+        let bytes = env.to_bytes();
+        let back = EventEnvelope::from_bytes(&bytes).unwrap();
+        assert_eq!(back.event_type, "statements.submitted");
+        assert_eq!(back.tenant.as_str(), "acme");
+        match back.decode_payload().unwrap() {
+            EventPayload::StatementsSubmitted(s) => {
+                // Raw statement text is carried byte for byte (no number re-serialisation).
+                assert_eq!(s.statements[0].get(), r#"{"id":"x","n":1.50}"#);
+            }
+            other => panic!("wrong payload {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_type_is_an_error_not_a_panic() {
+        let mut env = EventEnvelope::new(
+            TenantId::parse("t").unwrap(),
+            "c".into(),
+            Principal::system(),
+            Utc::now(),
+            &EventPayload::TenantDisabled(TenantDisabled {}),
+        );
+        env.event_type = "bogus".into();
+        assert!(matches!(
+            env.decode_payload(),
+            Err(DecodeError::UnknownType(_))
+        ));
+        assert!(EventEnvelope::from_bytes(b"{not json").is_err());
+    }
+}

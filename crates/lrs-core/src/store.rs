@@ -1,0 +1,149 @@
+//! The read store abstraction: what the projector writes and the HTTP API reads.
+//!
+//! The projector is the single writer (`apply`); everything else is a read. The SQL
+//! implementation (crate `lrs-store`) serves both SQLite and PostgreSQL.
+
+use crate::log::LogRecord;
+use crate::TenantId;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(String),
+    #[error("migration failed: {0}")]
+    Migration(String),
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+}
+
+/// The projector's verdict on one event, kept in the read store so that the ingest
+/// process that appended the event (possibly another machine) can answer its client,
+/// and so that auditors can see why an event was accepted or rejected.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EventOutcome {
+    pub event_id: Uuid,
+    pub tenant: String,
+    pub event_type: String,
+    pub partition: i32,
+    pub offset: i64,
+    /// HTTP status the request should get: 200/204 accepted, 409/412/400 rejected.
+    pub status: u16,
+    /// Human-readable reason for a rejection (or a note for an accepted no-op).
+    pub detail: Option<String>,
+}
+
+impl EventOutcome {
+    pub fn accepted(&self) -> bool {
+        self.status < 300
+    }
+}
+
+/// A statement as stored: the JSON body (with `stored` and `timestamp` filled in) plus
+/// the fields the API needs without parsing it.
+#[derive(Clone, Debug)]
+pub struct StoredStatement {
+    pub id: String,
+    pub stored_ms: i64,
+    pub voided: bool,
+    pub body: String,
+}
+
+/// A statement query, already validated. `cursor` continues a previous page.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct StatementQuery {
+    pub agent: Option<String>,
+    pub related_agents: bool,
+    pub verb: Option<String>,
+    pub activity: Option<String>,
+    pub related_activities: bool,
+    pub registration: Option<String>,
+    /// `stored` strictly after (ms since epoch).
+    pub since_ms: Option<i64>,
+    /// `stored` at or before (ms since epoch).
+    pub until_ms: Option<i64>,
+    pub ascending: bool,
+    pub limit: u32,
+    /// Continue after this sequence number (exclusive), in the query's direction.
+    pub after_seq: Option<i64>,
+    /// Upper bound on sequence numbers considered, fixed by the first page so that
+    /// paging never shows statements that arrived after the query started in the middle
+    /// of a descending walk.
+    pub max_seq: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct StatementPage {
+    pub statements: Vec<StoredStatement>,
+    /// Set when more results may follow: the sequence number to continue after.
+    pub next_after_seq: Option<i64>,
+    /// Highest sequence number in the tenant when the first page ran.
+    pub max_seq: i64,
+}
+
+/// A credential as the API needs it for authentication and authorisation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CredentialRecord {
+    pub key: String,
+    pub tenant: TenantId,
+    pub secret_hash: String,
+    pub scopes: Vec<String>,
+    pub authority: serde_json::Value,
+    pub revoked: bool,
+    pub tenant_disabled: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TenantRecord {
+    pub tenant: String,
+    pub name: String,
+    pub disabled: bool,
+}
+
+/// Read-side and write-side operations of a read store.
+#[async_trait]
+pub trait ReadStore: Send + Sync + 'static {
+    /// "sqlite" or "postgres".
+    fn kind(&self) -> &'static str;
+
+    /// Readiness probe.
+    async fn check(&self) -> Result<(), StoreError>;
+
+    // --- Projector side: the single writer ---------------------------------------------
+
+    /// Last applied offset per partition for a consumer (a projector group, or a replay).
+    async fn positions(&self, consumer: &str) -> Result<Vec<(i32, i64)>, StoreError>;
+
+    /// Applies log records in one transaction together with the consumer's new
+    /// positions. Records at or below the stored position of their partition are
+    /// skipped (exactly-once effects). Returns the outcome of every applied event.
+    async fn apply(
+        &self,
+        consumer: &str,
+        records: &[LogRecord],
+    ) -> Result<Vec<EventOutcome>, StoreError>;
+
+    // --- Read side -----------------------------------------------------------------------
+
+    async fn event_outcomes(&self, event_ids: &[Uuid]) -> Result<Vec<EventOutcome>, StoreError>;
+
+    /// One statement by id; `voided` selects between the statementId and the
+    /// voidedStatementId lookups.
+    async fn statement(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<Option<StoredStatement>, StoreError>;
+
+    async fn query_statements(
+        &self,
+        tenant: &TenantId,
+        query: &StatementQuery,
+    ) -> Result<StatementPage, StoreError>;
+
+    async fn credential(&self, key: &str) -> Result<Option<CredentialRecord>, StoreError>;
+
+    async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError>;
+}
