@@ -3,12 +3,9 @@
 //! One binary, several roles: `serve` (API + projector, embedded log + SQLite by
 //! default), `ingest` (API → log), `project` (log → read store), `migrate`.
 
-mod config;
-mod run;
-
 use clap::{Parser, Subcommand};
-use config::{Config, LogBackend, StoreBackend};
-use run::Roles;
+use lrs::config::{Config, LogBackend, StoreBackend};
+use lrs::run::{self, Roles};
 use std::path::PathBuf;
 
 #[global_allocator]

@@ -99,11 +99,43 @@ pub enum Roles {
     Projector,
 }
 
-pub async fn run(
-    config: Config,
-    roles: Roles,
-    metrics: Option<PrometheusHandle>,
-) -> anyhow::Result<()> {
+/// A running LRS (some roles of it), for `main` and for tests.
+pub struct Running {
+    /// Address the API listens on (when the API role runs).
+    pub addr: Option<std::net::SocketAddr>,
+    stop: watch::Sender<bool>,
+    api: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    projector: Option<tokio::task::JoinHandle<Result<(), lrs_projector::ProjectorError>>>,
+    store: Arc<SqlStore>,
+}
+
+impl Running {
+    /// Stops the API (finishing requests in flight), then the projector.
+    pub async fn stop(mut self) {
+        info!("shutting down");
+        let _ = self.stop.send(true);
+        if let Some(api) = self.api.take() {
+            match tokio::time::timeout(Duration::from_secs(10), api).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => warn!(error = %e, "API server ended with an error"),
+                Ok(Err(e)) => warn!(error = %e, "API task failed"),
+                Err(_) => warn!("API did not stop within 10 s"),
+            }
+        }
+        if let Some(handle) = self.projector.take() {
+            match tokio::time::timeout(Duration::from_secs(10), handle).await {
+                Ok(Ok(Ok(()))) => {}
+                Ok(Ok(Err(e))) => warn!(error = %e, "projector ended with an error"),
+                Ok(Err(e)) => warn!(error = %e, "projector task failed"),
+                Err(_) => warn!("projector did not stop within 10 s"),
+            }
+        }
+        self.store.close().await;
+    }
+}
+
+/// Opens the backends and starts the requested roles.
+pub async fn start(config: Config, roles: Roles, metrics: Option<PrometheusHandle>) -> anyhow::Result<Running> {
     let log = open_log(&config).await?;
     let store = open_store(&config).await?;
     let store_dyn: Arc<dyn ReadStore> = store.clone();
@@ -112,53 +144,52 @@ pub async fn run(
     info!(log = log.kind(), store = store.kind(), url = %redact_url(&config.store_url()), "backends ready");
 
     let projector = (roles != Roles::Api).then(|| {
-        let p = Projector::new(
-            log.clone(),
-            store_dyn.clone(),
-            hub.clone(),
-            projector_config(&config),
-        );
+        let p = Projector::new(log.clone(), store_dyn.clone(), hub.clone(), projector_config(&config));
         tokio::spawn(p.run(stop_rx.clone()))
     });
-
+    let mut running = Running { addr: None, stop: stop_tx, api: None, projector, store };
     if roles == Roles::Projector {
-        shutdown_signal().await;
-    } else {
-        if roles == Roles::Api {
-            tokio::spawn(poll_outcomes(
-                store_dyn.clone(),
-                hub.clone(),
-                Duration::from_millis(10),
-            ));
-        }
-        let pipeline = Pipeline {
-            log: log.clone(),
-            store: store_dyn.clone(),
-            hub: hub.clone(),
-            apply_timeout: Duration::from_millis(config.apply_timeout_ms),
-        };
-        bootstrap(&config, &pipeline).await?;
-        let state = AppState::new(pipeline, ingest_config(&config), metrics);
-        let app = lrs_ingest::router(state);
-        let listener = tokio::net::TcpListener::bind(&config.listen)
-            .await
-            .with_context(|| format!("listening on {}", config.listen))?;
-        info!(address = %listener.local_addr()?, base_path = %config.base_path, "xAPI API listening");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        return Ok(running);
     }
-    info!("shutting down");
-    let _ = stop_tx.send(true);
-    if let Some(handle) = projector {
-        match tokio::time::timeout(Duration::from_secs(10), handle).await {
-            Ok(Ok(Ok(()))) => {}
-            Ok(Ok(Err(e))) => warn!(error = %e, "projector ended with an error"),
-            Ok(Err(e)) => warn!(error = %e, "projector task failed"),
-            Err(_) => warn!("projector did not stop within 10 s"),
-        }
+    if roles == Roles::Api {
+        let poller = tokio::spawn(poll_outcomes(store_dyn.clone(), hub.clone(), Duration::from_millis(10)));
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let _ = stop.changed().await;
+            poller.abort();
+        });
     }
-    store.close().await;
+    let pipeline = Pipeline {
+        log: log.clone(),
+        store: store_dyn.clone(),
+        hub: hub.clone(),
+        apply_timeout: Duration::from_millis(config.apply_timeout_ms),
+    };
+    if let Err(e) = bootstrap(&config, &pipeline).await {
+        running.stop().await;
+        return Err(e);
+    }
+    let state = AppState::new(pipeline, ingest_config(&config), metrics);
+    let app = lrs_ingest::router(state);
+    let listener = tokio::net::TcpListener::bind(&config.listen)
+        .await
+        .with_context(|| format!("listening on {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    info!(address = %addr, base_path = %config.base_path, "xAPI API listening");
+    let mut stop = stop_rx;
+    let server = axum::serve(listener, app).with_graceful_shutdown(async move {
+        let _ = stop.changed().await;
+    });
+    running.addr = Some(addr);
+    running.api = Some(tokio::spawn(async move { server.await }));
+    Ok(running)
+}
+
+/// Runs until Ctrl-C / SIGTERM.
+pub async fn run(config: Config, roles: Roles, metrics: Option<PrometheusHandle>) -> anyhow::Result<()> {
+    let running = start(config, roles, metrics).await?;
+    shutdown_signal().await;
+    running.stop().await;
     Ok(())
 }
 

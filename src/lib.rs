@@ -1,0 +1,5 @@
+//! The `lrs` binary's wiring, as a library so that integration tests start exactly what
+//! production starts: `config` (file + environment) and `run` (backends and roles).
+
+pub mod config;
+pub mod run;
