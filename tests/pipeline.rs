@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{enc, statement, Backing, Stack, TestLrs, BOTH, KEY, SECRET};
+use common::{statement, Backing, Stack, TestLrs, BOTH, KEY, SECRET};
 use futures::future::join_all;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -141,19 +141,30 @@ fn process_env(backing: &Backing, port: u16) -> Vec<(String, String)> {
             ("LRS_KAFKA__BROKERS".into(), c.kafka.brokers.clone()),
             ("LRS_KAFKA__TOPIC".into(), c.kafka.topic.clone()),
             ("LRS_KAFKA__PARTITIONS".into(), "8".into()),
+            ("LRS_PROJECTOR__CONSUMER".into(), c.projector.consumer.clone()),
         ]);
     }
     env
 }
 
-fn spawn_lrs(args: &[&str], env: &[(String, String)]) -> Child {
-    Command::new(lrs_bin())
+/// A child `lrs` process, killed when dropped so a failing test leaves nothing running.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn_lrs(args: &[&str], env: &[(String, String)]) -> Proc {
+    Proc(Command::new(lrs_bin())
         .args(args)
         .envs(env.iter().cloned())
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
-        .expect("spawn lrs")
+        .expect("spawn lrs"))
 }
 
 async fn wait_ready(client: &reqwest::Client, port: u16) {
@@ -221,8 +232,8 @@ async fn kill_dash_nine_mid_burst_loses_no_acknowledged_statement() {
         });
         let burst: Vec<_> = burst.collect();
         tokio::time::sleep(Duration::from_millis(700)).await;
-        child.kill().expect("kill -9"); // SIGKILL: no shutdown hooks run
-        let _ = child.wait();
+        child.0.kill().expect("kill -9"); // SIGKILL: no shutdown hooks run
+        let _ = child.0.wait();
         let mut acked = Vec::new();
         for t in burst {
             acked.extend(t.await.unwrap());
@@ -231,15 +242,14 @@ async fn kill_dash_nine_mid_burst_loses_no_acknowledged_statement() {
 
         let port2 = free_port();
         let env2 = process_env(&backing, port2);
-        let mut child = spawn_lrs(&["serve"], &env2);
+        let child = spawn_lrs(&["serve"], &env2);
         wait_ready(&client, port2).await;
         let lrs = TestLrs { backing, running: None, base: format!("http://127.0.0.1:{port2}/xapi"), client: client.clone(), version: "1.0.3" };
         let stored = fetch_all_ids(&lrs, "").await;
         let stored_set: HashSet<&String> = stored.iter().collect();
         let missing: Vec<&String> = acked.iter().filter(|id| !stored_set.contains(id)).collect();
         assert!(missing.is_empty(), "{stack:?}: {} acknowledged statements lost, e.g. {:?}", missing.len(), missing.first());
-        let _ = child.kill();
-        let _ = child.wait();
+        drop(child);
         eprintln!("{stack:?}: {} acknowledged, {} stored after kill -9 and restart", acked.len(), stored.len());
     }
 }
@@ -249,7 +259,7 @@ async fn two_projector_processes_share_eight_partitions_exactly_once_in_tenant_o
     common::init_tracing();
     let backing = Backing::new(Stack::Kafka).await;
     let env = process_env(&backing, 0);
-    let mut projectors = [spawn_lrs(&["project"], &env), spawn_lrs(&["project"], &env)];
+    let projectors = [spawn_lrs(&["project"], &env), spawn_lrs(&["project"], &env)];
 
     // One API process per tenant, each bootstrapping its own tenant and credential.
     let tenants = ["alpha", "beta", "gamma", "delta"];
@@ -332,13 +342,6 @@ async fn two_projector_processes_share_eight_partitions_exactly_once_in_tenant_o
     }
     let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM xapi_statements").fetch_one(&mut conn).await.unwrap();
     assert_eq!(rows.0, 120);
-    for (_, _, mut c) in apis {
-        let _ = c.kill();
-        let _ = c.wait();
-    }
-    for p in projectors.iter_mut() {
-        let _ = p.kill();
-        let _ = p.wait();
-    }
-    let _ = enc("");
+    drop(apis);
+    drop(projectors);
 }

@@ -139,6 +139,8 @@ impl Backing {
             c.kafka.brokers = kafka_brokers();
             c.kafka.topic = self.topic.clone();
             c.kafka.partitions = 4;
+            // Tests share one broker: a group per LRS keeps their rebalances apart.
+            c.projector.consumer = format!("projector-{}", self.topic);
         }
         c
     }

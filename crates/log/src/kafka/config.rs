@@ -20,8 +20,11 @@ pub struct KafkaConfig {
     pub client_id: String,
     /// Producer compression codec: `none`, `gzip`, `snappy`, `lz4` or `zstd`.
     pub compression: String,
-    /// How long the producer waits to batch concurrent appends (milliseconds). Every
-    /// append waits for its batch to be acknowledged, so keep it small.
+    /// How long the producer waits to batch concurrent appends (milliseconds). Default 0:
+    /// appends that arrive while requests are in flight are batched anyway, and every
+    /// append waits for its acknowledgement, so lingering mostly adds latency (measured
+    /// against tansu with 16 concurrent appenders: 0 ms ~10,700 appends/s, 1 ms ~8,400,
+    /// 2 ms ~5,100, 5 ms ~2,600).
     pub linger_ms: u32,
     /// Longest the broker may hold a fetch waiting for data (milliseconds). Low values
     /// trade a few idle requests for low end-to-end latency.
@@ -46,7 +49,7 @@ impl Default for KafkaConfig {
             replication_factor: 1,
             client_id: "lrs".into(),
             compression: "lz4".into(),
-            linger_ms: 2,
+            linger_ms: 0,
             fetch_wait_max_ms: 10,
             delivery_timeout_ms: 30_000,
             operation_timeout_ms: 10_000,
@@ -110,8 +113,16 @@ impl KafkaConfig {
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
+            // Every assigned partition gets an explicit position (see `context`), so the
+            // reset policy only matters when that position is out of range: the read store
+            // is ahead of the topic (wrong topic, topic recreated). Rewinding to the start
+            // would make the projector skip new records as "already applied"; fail loudly.
+            .set("auto.offset.reset", "error")
             .set("enable.partition.eof", "false")
+            // A crashed projector's partitions move to the survivors after 10 s instead
+            // of the default 45 s.
+            .set("session.timeout.ms", "10000")
+            .set("heartbeat.interval.ms", "1000")
             .set("fetch.wait.max.ms", self.fetch_wait_max_ms.to_string())
             // Without this, a consumer that caught up waits up to 1 s before fetching again.
             .set("fetch.queue.backoff.ms", self.fetch_wait_max_ms.to_string());
@@ -136,4 +147,65 @@ fn pairs_or_table<'de, D: Deserializer<'de>>(
         Extra::Table(table) => table.into_iter().collect(),
         Extra::Pairs(pairs) => pairs,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_fields_take_defaults() {
+        let config: KafkaConfig =
+            serde_json::from_str(r#"{"brokers": "k1:9092,k2:9092", "topic": "events"}"#)
+                .expect("valid config");
+        assert_eq!(config.brokers, "k1:9092,k2:9092");
+        assert_eq!(config.topic, "events");
+        assert_eq!(config.partitions, 8);
+        assert_eq!(config.replication_factor, 1);
+        assert!(config.extra.is_empty());
+    }
+
+    #[test]
+    fn extra_is_a_table_or_pairs() {
+        let table: KafkaConfig =
+            serde_json::from_str(r#"{"extra": {"security.protocol": "ssl", "a": "b"}}"#)
+                .expect("table");
+        assert_eq!(
+            table.extra,
+            vec![
+                ("a".into(), "b".into()),
+                ("security.protocol".into(), "ssl".into())
+            ]
+        );
+        let pairs: KafkaConfig =
+            serde_json::from_str(r#"{"extra": [["x", "1"], ["x", "2"]]}"#).expect("pairs");
+        assert_eq!(
+            pairs.extra,
+            vec![("x".into(), "1".into()), ("x".into(), "2".into())]
+        );
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        assert!(serde_json::from_str::<KafkaConfig>(r#"{"brokerz": "x"}"#).is_err());
+    }
+
+    #[test]
+    fn extra_overrides_built_in_settings() {
+        let config = KafkaConfig {
+            extra: vec![
+                ("compression.type".into(), "zstd".into()),
+                ("security.protocol".into(), "ssl".into()),
+            ],
+            ..KafkaConfig::default()
+        };
+        let producer = config.producer();
+        assert_eq!(producer.get("compression.type"), Some("zstd"));
+        assert_eq!(producer.get("acks"), Some("all"));
+        assert_eq!(config.consumer("g").get("security.protocol"), Some("ssl"));
+        assert_eq!(
+            config.consumer("g").get("enable.auto.commit"),
+            Some("false")
+        );
+    }
 }
