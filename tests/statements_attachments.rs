@@ -182,11 +182,13 @@ async fn s2_12_file_url_and_attachment_free_requests_are_accepted_in_both_format
         for version in ["1.0.3", "2.0.0"] {
             lrs.version = version;
             // JSON without attachments (§2.12, C1.5.1).
-            let r = lrs.post_statements(&{
-                let mut s = statement_with(&new_id(), json!([]));
-                s.as_object_mut().map(|o| o.remove("attachments"));
-                s
-            }).await;
+            let r = lrs
+                .post_statements(&{
+                    let mut s = statement_with(&new_id(), json!([]));
+                    s.as_object_mut().map(|o| o.remove("attachments"));
+                    s
+                })
+                .await;
             assert_eq!(r.status(), 200, "{stack:?} {version}");
             // JSON with fileUrl attachments (§2.12, C1.5.1).
             let mut with_url = attachment("text/plain", b"remote");
@@ -397,8 +399,11 @@ async fn s2_12_malformed_multipart_requests_are_400_and_store_nothing() {
         .into_bytes();
         cases.push(("LF line ends", ct.clone(), lf_only, "boundary"));
         // XAPI-00130: no delimiter between the statements and the attachment.
-        let mut glued = format!("--{BOUNDARY}\r\nContent-Type: application/json\r\n\r\n{}\r\n", mk(&new_id()))
-            .into_bytes();
+        let mut glued = format!(
+            "--{BOUNDARY}\r\nContent-Type: application/json\r\n\r\n{}\r\n",
+            mk(&new_id())
+        )
+        .into_bytes();
         glued.extend_from_slice(
             format!(
                 "Content-Type: text/plain\r\nX-Experience-API-Hash: {}\r\n\r\n",
@@ -408,7 +413,12 @@ async fn s2_12_malformed_multipart_requests_are_400_and_store_nothing() {
         );
         glued.extend_from_slice(&text);
         glued.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-        cases.push(("no delimiter before the attachment part", ct.clone(), glued, "statement"));
+        cases.push((
+            "no delimiter before the attachment part",
+            ct.clone(),
+            glued,
+            "statement",
+        ));
         cases.push((
             "multipart/form-data",
             format!("multipart/form-data; boundary=\"{BOUNDARY}\""),
@@ -559,18 +569,28 @@ async fn s5_3_head_mirrors_get_for_attachment_responses() {
         let body = multipart(
             BOUNDARY,
             &[
-                json_part(&statement_with(&id, json!([attachment("text/plain", &text)]))),
+                json_part(&statement_with(
+                    &id,
+                    json!([attachment("text/plain", &text)]),
+                )),
                 attachment_part("text/plain", &text),
             ],
         );
         let r = send_multipart(lrs.request(Method::POST, "/statements"), BOUNDARY, body).await;
         assert_eq!(r.status(), 200);
-        for (query, media) in [("&attachments=true", "multipart/mixed"), ("", "application/json")] {
+        for (query, media) in [
+            ("&attachments=true", "multipart/mixed"),
+            ("", "application/json"),
+        ] {
             let path = format!("/statements?statementId={id}{query}");
             let get = lrs.get(&path).await;
             let head = lrs.request(Method::HEAD, &path).send().await.unwrap();
             assert_eq!(head.status(), 200, "{stack:?} {query}");
-            for h in ["last-modified", "x-experience-api-version", "x-experience-api-consistent-through"] {
+            for h in [
+                "last-modified",
+                "x-experience-api-version",
+                "x-experience-api-consistent-through",
+            ] {
                 assert!(head.headers().get(h).is_some(), "{stack:?}: HEAD lacks {h}");
                 assert!(get.headers().get(h).is_some(), "{stack:?}: GET lacks {h}");
             }

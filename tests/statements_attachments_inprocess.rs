@@ -117,7 +117,10 @@ async fn s2_12_attachment_pages_are_bounded_and_continue_with_more() {
                 multipart(
                     "b",
                     &[
-                        json_part(&statement_with(&id, json!([attachment("application/octet-stream", &body)]))),
+                        json_part(&statement_with(
+                            &id,
+                            json!([attachment("application/octet-stream", &body)]),
+                        )),
                         attachment_part("application/octet-stream", &body),
                     ],
                 ),
@@ -133,7 +136,10 @@ async fn s2_12_attachment_pages_are_bounded_and_continue_with_more() {
             multipart(
                 "b",
                 &[
-                    json_part(&statement_with(&new_id(), json!([attachment("application/octet-stream", &too_big)]))),
+                    json_part(&statement_with(
+                        &new_id(),
+                        json!([attachment("application/octet-stream", &too_big)]),
+                    )),
                     attachment_part("application/octet-stream", &too_big),
                 ],
             ),
@@ -148,7 +154,11 @@ async fn s2_12_attachment_pages_are_bounded_and_continue_with_more() {
                 Some(rest) => rest.to_owned(),
                 None => next.clone(),
             };
-            let r = lrs.request(Method::GET, &url, KEY, SECRET).send().await.unwrap();
+            let r = lrs
+                .request(Method::GET, &url, KEY, SECRET)
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 200, "{kind:?}");
             let (result, parts) = read_multipart(r).await;
             let n = result["statements"].as_array().map(Vec::len).unwrap_or(0);

@@ -1,15 +1,27 @@
-//! Authentication (HTTP Basic against credentials in the read store) and scopes.
+//! Authentication (HTTP Basic against credentials in the read store, or a JWT bearer
+//! token from a configured issuer), scopes and roles.
 //!
 //! Secrets are stored as argon2 hashes. Verifying one costs tens of milliseconds by
 //! design, so a successful verification is cached (moka, short TTL) under a SHA-256 of
-//! key and secret: the hot path pays one hash and a map lookup. Revocation takes effect
-//! within the TTL.
+//! key and secret: the hot path pays one hash and a map lookup, and no secret is ever
+//! compared byte by byte (argon2's verification is constant-time). Revocation, rotation
+//! and tenant disabling drop the cached entries of this process at once (`forget_*`);
+//! other API processes notice within the TTL.
+//!
+//! Every principal is bound to exactly one tenant; nothing downstream can name another.
 
 use crate::error::ApiError;
+use crate::jwt::JwtVerifier;
+use crate::AppState;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use lrs_core::store::ReadStore;
+use lrs_core::xapi::agent_key;
 use lrs_core::TenantId;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -27,6 +39,8 @@ pub enum Permission {
     WriteProfiles,
     Define,
     ReadAnalytics,
+    /// Manage the credentials of the principal's own tenant (and, for a platform admin,
+    /// tenants and every tenant's credentials).
     Admin,
 }
 
@@ -44,16 +58,76 @@ pub const KNOWN_SCOPES: &[&str] = &[
     "admin",
 ];
 
+/// Whose records a principal may read (the analytics read models build on this).
+///
+/// Basic credentials are integrations (an LMS, a content player): they act for the whole
+/// tenant, so they are `OrgAdmin`, or `PlatformAdmin` when they carry `admin` on the
+/// platform tenant. JWT principals get the role their token names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Only records whose actor is their own agent.
+    Learner,
+    /// The learners of the groups/courses assigned to them. Until assignments exist
+    /// (analytics), a trainer reads like a learner: their own records only.
+    Trainer,
+    /// The whole tenant, within the scopes held.
+    OrgAdmin,
+    /// Manages tenants; bound to the platform tenant, so it reads no learner data of any
+    /// other tenant, and in its own only what its scopes grant.
+    PlatformAdmin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "learner" => Some(Role::Learner),
+            "trainer" => Some(Role::Trainer),
+            "org_admin" => Some(Role::OrgAdmin),
+            "platform_admin" => Some(Role::PlatformAdmin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Learner => "learner",
+            Role::Trainer => "trainer",
+            Role::OrgAdmin => "org_admin",
+            Role::PlatformAdmin => "platform_admin",
+        }
+    }
+}
+
+/// Whose records a principal may read, from its role.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// Every record of its tenant.
+    Tenant,
+    /// Only records of this agent (canonical `xapi::agent_key`).
+    OwnAgent(String),
+    /// Nothing (a learner token whose agent has no identifier).
+    Nothing,
+}
+
 /// An authenticated caller, always bound to exactly one tenant.
 #[derive(Clone, Debug)]
 pub struct Principal {
     pub tenant: TenantId,
-    /// Credential key (never the secret).
+    /// Credential key, or `<subject>#<issuer>` for a token (never a secret).
     pub key: String,
     pub scopes: Vec<String>,
     /// The Agent recorded as `authority` on statements this principal sends.
     pub authority: Value,
+    /// "basic" or "jwt".
     pub method: &'static str,
+    pub role: Role,
+    /// The learner's (or trainer's) own xAPI Agent: what "their records" means. None for
+    /// Basic credentials.
+    pub agent: Option<Value>,
+    /// Groups/courses assigned to a trainer (token claim `groups`), for the analytics
+    /// read models.
+    pub groups: Vec<String>,
 }
 
 impl Principal {
@@ -75,7 +149,9 @@ impl Principal {
             Permission::WriteProfiles => all || self.has("profile"),
             Permission::Define => all || self.has("define"),
             Permission::ReadAnalytics => all || self.has("analytics/read") || self.has("admin"),
-            Permission::Admin => self.has("admin"),
+            Permission::Admin => {
+                self.has("admin") && matches!(self.role, Role::OrgAdmin | Role::PlatformAdmin)
+            }
         }
     }
 
@@ -84,6 +160,24 @@ impl Principal {
     pub fn reads_only_own_statements(&self) -> bool {
         !(self.has("all") || self.has("all/read") || self.has("statements/read"))
             && self.has("statements/read/mine")
+    }
+
+    /// Whose records this principal's role lets it read (scopes decide which kinds).
+    /// Fails closed: a learner without an identifiable agent reads nothing.
+    pub fn reach(&self) -> Reach {
+        match self.role {
+            Role::Learner | Role::Trainer => match self.agent.as_ref().and_then(agent_key) {
+                Some(key) => Reach::OwnAgent(key),
+                None => Reach::Nothing,
+            },
+            Role::OrgAdmin | Role::PlatformAdmin => Reach::Tenant,
+        }
+    }
+
+    /// Whether this principal may manage `tenant` (its credentials): a platform admin
+    /// any tenant, an admin of a tenant only that one.
+    pub fn may_manage(&self, tenant: &TenantId) -> bool {
+        self.may(Permission::Admin) && (self.role == Role::PlatformAdmin || &self.tenant == tenant)
     }
 
     pub fn require(&self, permission: Permission) -> Result<(), ApiError> {
@@ -107,6 +201,7 @@ pub fn hash_secret(secret: &str) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Constant-time verification of a secret against its argon2 hash.
 fn verify_secret(secret: &str, hash: &str) -> bool {
     match PasswordHash::new(hash) {
         Ok(parsed) => Argon2::default()
@@ -116,9 +211,21 @@ fn verify_secret(secret: &str, hash: &str) -> bool {
     }
 }
 
+/// Whether a tenant exists and is enabled, as the token path needs it (Basic gets it
+/// with the credential row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TenantState {
+    Missing,
+    Active,
+    Disabled,
+}
+
 pub struct Authenticator {
     store: Arc<dyn ReadStore>,
     verified: moka::future::Cache<[u8; 32], Principal>,
+    tenants: moka::future::Cache<String, TenantState>,
+    jwt: Arc<JwtVerifier>,
+    platform_tenant: String,
 }
 
 impl Authenticator {
@@ -128,27 +235,71 @@ impl Authenticator {
             verified: moka::future::Cache::builder()
                 .max_capacity(100_000)
                 .time_to_live(ttl)
+                .support_invalidation_closures()
                 .build(),
+            tenants: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(ttl)
+                .build(),
+            jwt: Arc::new(JwtVerifier::default()),
+            platform_tenant: "default".into(),
         }
+    }
+
+    /// The tenant whose `admin` credentials are platform admins.
+    pub fn with_platform_tenant(mut self, tenant: &str) -> Self {
+        self.platform_tenant = tenant.to_owned();
+        self
+    }
+
+    /// Accept bearer tokens from these issuers.
+    pub fn with_jwt(mut self, jwt: Arc<JwtVerifier>) -> Self {
+        self.jwt = jwt;
+        self
+    }
+
+    pub fn platform_tenant(&self) -> &str {
+        &self.platform_tenant
+    }
+
+    /// Drops cached verifications of one credential (after a revocation or rotation).
+    pub fn forget_credential(&self, key: &str) {
+        let key = key.to_owned();
+        // Fails only if closures were not enabled at build time; the TTL still applies.
+        let _ = self
+            .verified
+            .invalidate_entries_if(move |_, p| p.method == "basic" && p.key == key);
+    }
+
+    /// Drops everything cached about a tenant (after it was disabled).
+    pub async fn forget_tenant(&self, tenant: &TenantId) {
+        let t = tenant.clone();
+        let _ = self.verified.invalidate_entries_if(move |_, p| p.tenant == t);
+        self.tenants.invalidate(tenant.as_str()).await;
     }
 
     /// Authenticates an `Authorization` header value.
     pub async fn authenticate(&self, authorization: Option<&str>) -> Result<Principal, ApiError> {
         let Some(value) = authorization else {
             return Err(ApiError::Unauthorized(
-                "authentication required (HTTP Basic)".into(),
+                "authentication required (HTTP Basic or a Bearer token)".into(),
             ));
         };
-        let Some(encoded) = value
-            .strip_prefix("Basic ")
-            .or_else(|| value.strip_prefix("basic "))
-        else {
-            return Err(ApiError::Unauthorized(
-                "unsupported authorization scheme (use Basic)".into(),
-            ));
-        };
+        let (scheme, rest) = value.trim().split_once(' ').unwrap_or((value, ""));
+        if scheme.eq_ignore_ascii_case("basic") {
+            self.basic(rest.trim()).await
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            self.bearer(rest.trim()).await
+        } else {
+            Err(ApiError::Unauthorized(
+                "unsupported authorization scheme (use Basic or Bearer)".into(),
+            ))
+        }
+    }
+
+    async fn basic(&self, encoded: &str) -> Result<Principal, ApiError> {
         let decoded = base64::engine::general_purpose::STANDARD
-            .decode(encoded.trim())
+            .decode(encoded)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| ApiError::Unauthorized("malformed Basic credentials".into()))?;
@@ -156,7 +307,10 @@ impl Authenticator {
             .split_once(':')
             .ok_or_else(|| ApiError::Unauthorized("malformed Basic credentials".into()))?;
         if key.is_empty() {
-            return Err(ApiError::Unauthorized("authentication required".into()));
+            // `Basic Og==` (1.0.3 §4.1): an explicitly anonymous request.
+            return Err(ApiError::Unauthorized(
+                "anonymous access is not enabled; authenticate with a credential".into(),
+            ));
         }
         let mut hasher = Sha256::new();
         hasher.update(key.as_bytes());
@@ -168,9 +322,6 @@ impl Authenticator {
         }
         let refused = || ApiError::Unauthorized("invalid credentials".into());
         let record = self.store.credential(key).await?.ok_or_else(refused)?;
-        if record.revoked || record.tenant_disabled {
-            return Err(refused());
-        }
         let (secret, hash) = (secret.to_owned(), record.secret_hash.clone());
         let ok = tokio::task::spawn_blocking(move || verify_secret(&secret, &hash))
             .await
@@ -178,16 +329,128 @@ impl Authenticator {
         if !ok {
             return Err(refused());
         }
+        // Reasons are given only to a caller that proved it holds the secret.
+        if record.revoked {
+            return Err(ApiError::Unauthorized(format!(
+                "credential {:?} has been revoked",
+                record.key
+            )));
+        }
+        if record.tenant_disabled {
+            return Err(ApiError::Forbidden(format!(
+                "tenant {:?} is disabled",
+                record.tenant.as_str()
+            )));
+        }
+        let role = if record.tenant.as_str() == self.platform_tenant
+            && record.scopes.iter().any(|s| s == "admin")
+        {
+            Role::PlatformAdmin
+        } else {
+            Role::OrgAdmin
+        };
         let principal = Principal {
             tenant: record.tenant,
             key: record.key,
             scopes: record.scopes,
             authority: record.authority,
             method: "basic",
+            role,
+            agent: None,
+            groups: Vec::new(),
         };
         self.verified.insert(cache_key, principal.clone()).await;
         Ok(principal)
     }
+
+    async fn bearer(&self, token: &str) -> Result<Principal, ApiError> {
+        if self.jwt.is_empty() {
+            return Err(ApiError::Unauthorized(
+                "bearer tokens are not accepted: no token issuer is configured".into(),
+            ));
+        }
+        let t = self.jwt.verify(token).map_err(ApiError::Unauthorized)?;
+        if t.role == Role::PlatformAdmin && t.tenant.as_str() != self.platform_tenant {
+            return Err(ApiError::Unauthorized(format!(
+                "token role platform_admin is only valid for the platform tenant {:?}",
+                self.platform_tenant
+            )));
+        }
+        match self.tenant_state(&t.tenant).await? {
+            TenantState::Active => {}
+            TenantState::Missing => {
+                return Err(ApiError::Unauthorized(format!(
+                    "token tenant {:?} does not exist",
+                    t.tenant.as_str()
+                )))
+            }
+            TenantState::Disabled => {
+                return Err(ApiError::Forbidden(format!(
+                    "tenant {:?} is disabled",
+                    t.tenant.as_str()
+                )))
+            }
+        }
+        Ok(Principal {
+            tenant: t.tenant,
+            key: format!("{}#{}", t.subject, t.issuer),
+            scopes: t.scopes,
+            authority: t.authority,
+            method: "jwt",
+            role: t.role,
+            agent: Some(t.agent),
+            groups: t.groups,
+        })
+    }
+
+    async fn tenant_state(&self, tenant: &TenantId) -> Result<TenantState, ApiError> {
+        if let Some(s) = self.tenants.get(tenant.as_str()).await {
+            return Ok(s);
+        }
+        let state = match self
+            .store
+            .tenants()
+            .await?
+            .into_iter()
+            .find(|t| t.tenant == tenant.as_str())
+        {
+            None => TenantState::Missing,
+            Some(t) if t.disabled => TenantState::Disabled,
+            Some(_) => TenantState::Active,
+        };
+        self.tenants
+            .insert(tenant.as_str().to_owned(), state)
+            .await;
+        Ok(state)
+    }
+}
+
+/// Authenticates, rate-limits and applies the role rules (`roles`) once per request,
+/// then leaves the principal in the request for the `Principal` extractor. Mounted as
+/// a route layer on the xAPI resources (not on About, which is open).
+pub async fn require_principal(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let principal = match principal_of(&state, req.headers()).await {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    if let Err(e) = crate::roles::guard(&state, &principal, &req).await {
+        return e.into_response();
+    }
+    req.extensions_mut().insert(principal);
+    next.run(req).await
+}
+
+/// Authenticates the request's `Authorization` header and charges its rate limit.
+pub async fn principal_of(
+    state: &AppState,
+    headers: &axum::http::HeaderMap,
+) -> Result<Principal, ApiError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .map(|v| v.to_str().unwrap_or(""));
+    let principal = state.auth.authenticate(value).await?;
+    state.limiter.check(&principal)?;
+    Ok(principal)
 }
 
 #[cfg(test)]
@@ -201,6 +464,9 @@ mod tests {
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
             authority: Value::Null,
             method: "basic",
+            role: Role::OrgAdmin,
+            agent: None,
+            groups: Vec::new(),
         }
     }
 
@@ -220,6 +486,29 @@ mod tests {
         let mine = principal(&["statements/read/mine"]);
         assert!(mine.may(Permission::ReadStatements) && mine.reads_only_own_statements());
         assert!(!principal(&["statements/read"]).reads_only_own_statements());
+    }
+
+    #[test]
+    fn admin_scope_needs_an_admin_role_and_manages_only_its_tenant() {
+        let mut admin = principal(&["admin"]);
+        let own = TenantId::parse("t").unwrap();
+        let other = TenantId::parse("u").unwrap();
+        assert!(admin.may_manage(&own) && !admin.may_manage(&other));
+        admin.role = Role::PlatformAdmin;
+        assert!(admin.may_manage(&other));
+        admin.role = Role::Learner;
+        assert!(!admin.may(Permission::Admin) && !admin.may_manage(&own));
+    }
+
+    #[test]
+    fn learners_own_agent_is_their_key() {
+        let mut p = principal(&["statements/read"]);
+        p.agent = Some(serde_json::json!({"mbox": "mailto:a@example.com"}));
+        assert_eq!(p.reach(), Reach::Tenant, "org admins are not limited");
+        p.role = Role::Learner;
+        assert_eq!(p.reach(), Reach::OwnAgent("mbox:mailto:a@example.com".into()));
+        p.agent = None;
+        assert_eq!(p.reach(), Reach::Nothing, "fails closed");
     }
 
     #[test]

@@ -5,13 +5,25 @@
 //! (correlation id, version header, security headers), `params` (strict query strings),
 //! `pipeline` (append + wait), one module per resource.
 
+pub mod activities;
+pub mod admin;
+pub mod agents;
+pub mod alternate;
+pub mod attachments;
 pub mod auth;
+pub mod documents;
 pub mod error;
 pub mod format;
+pub mod jwt;
+pub mod limits;
 pub mod middleware;
 pub mod more;
+pub mod multipart;
 pub mod params;
 pub mod pipeline;
+pub mod ratelimit;
+pub mod roles;
+pub mod signature;
 pub mod statements;
 mod system;
 
@@ -48,6 +60,17 @@ pub struct IngestConfig {
     pub max_page_size: u32,
     /// How long a verified credential stays cached.
     pub auth_cache_ttl: Duration,
+    /// Tenant whose `admin` principals are platform admins (manage tenants).
+    pub platform_tenant: String,
+    /// Trusted JWT issuers (keys loaded); empty refuses bearer tokens.
+    pub jwt: Arc<jwt::JwtVerifier>,
+    /// Per-credential token bucket.
+    pub rate_limit: ratelimit::RateLimitConfig,
+    /// Longest a request may take end to end (503 beyond).
+    pub request_timeout: Duration,
+    /// `Strict-Transport-Security: max-age=…` on every response when non-zero: set it when
+    /// a TLS-terminating proxy fronts the LRS (it never speaks TLS itself).
+    pub hsts_max_age_secs: u64,
 }
 
 impl Default for IngestConfig {
@@ -58,6 +81,11 @@ impl Default for IngestConfig {
             max_body_bytes: 16 * 1024 * 1024,
             max_page_size: 500,
             auth_cache_ttl: Duration::from_secs(30),
+            platform_tenant: "default".into(),
+            jwt: Arc::new(jwt::JwtVerifier::default()),
+            rate_limit: ratelimit::RateLimitConfig::default(),
+            request_timeout: Duration::from_secs(60),
+            hsts_max_age_secs: 0,
         }
     }
 }
@@ -65,6 +93,7 @@ impl Default for IngestConfig {
 pub struct Inner {
     pub pipeline: Pipeline,
     pub auth: Authenticator,
+    pub limiter: ratelimit::RateLimiter,
     pub config: IngestConfig,
     pub metrics: Option<PrometheusHandle>,
 }
@@ -86,10 +115,14 @@ impl AppState {
         config: IngestConfig,
         metrics: Option<PrometheusHandle>,
     ) -> Self {
-        let auth = Authenticator::new(pipeline.store.clone(), config.auth_cache_ttl);
+        let auth = Authenticator::new(pipeline.store.clone(), config.auth_cache_ttl)
+            .with_platform_tenant(&config.platform_tenant)
+            .with_jwt(config.jwt.clone());
+        let limiter = ratelimit::RateLimiter::new(config.rate_limit);
         AppState(Arc::new(Inner {
             pipeline,
             auth,
+            limiter,
             config,
             metrics,
         }))
@@ -99,12 +132,15 @@ impl AppState {
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
+    /// The principal `auth::require_principal` established, else authenticates (and
+    /// rate-limits) here: once per request either way.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let value = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .map(|v| v.to_str().unwrap_or(""));
-        state.auth.authenticate(value).await
+        if let Some(p) = parts.extensions.get::<Principal>() {
+            return Ok(p.clone());
+        }
+        let principal = auth::principal_of(state, &parts.headers).await?;
+        parts.extensions.insert(principal.clone());
+        Ok(principal)
     }
 }
 
@@ -219,17 +255,77 @@ pub fn router(state: AppState) -> Router {
         ));
     let xapi = Router::new()
         .merge(statements)
+        .route(
+            "/activities/state",
+            get(documents::state)
+                .put(documents::state)
+                .post(documents::state)
+                .delete(documents::state),
+        )
+        .route(
+            "/activities/profile",
+            get(documents::activity_profile)
+                .put(documents::activity_profile)
+                .post(documents::activity_profile)
+                .delete(documents::activity_profile),
+        )
+        .route(
+            "/agents/profile",
+            get(documents::agent_profile)
+                .put(documents::agent_profile)
+                .post(documents::agent_profile)
+                .delete(documents::agent_profile),
+        )
+        .route("/activities", get(activities::get))
+        .route("/agents", get(agents::get))
+        // Authentication, rate limit and role rules for every resource above; About
+        // (added after) stays open.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_principal,
+        ))
         .route("/about", get(system::about))
         .layer(axum::middleware::from_fn(middleware::xapi_version));
-    Router::new()
+    let routes = Router::new()
         .nest(&state.config.base_path, xapi)
         .route("/health", get(system::health))
         .route("/ready", get(system::ready))
         .route("/metrics", get(system::metrics))
+        .merge(admin::routes())
+        .with_state(state.clone());
+    // The 1.0.3 alternate request syntax rewrites method, headers, query and body, so it
+    // runs before routing: the routes sit behind it as one service.
+    let routes = tower::ServiceBuilder::new()
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            alternate::rewrite,
+        ))
+        .service(routes);
+    let limits = limits::Limits {
+        max_body_bytes: state.config.max_body_bytes,
+        request_timeout: state.config.request_timeout,
+    };
+    let mut app = Router::new()
+        .fallback_service(routes)
         .layer(DefaultBodyLimit::max(state.config.max_body_bytes))
-        .layer(cors())
+        .layer(limits::timeout_layer(limits.request_timeout))
+        .layer(axum::middleware::from_fn_with_state(
+            limits,
+            limits::json_limit_errors,
+        ));
+    if state.config.hsts_max_age_secs > 0 {
+        if let Ok(v) = header::HeaderValue::from_str(&format!(
+            "max-age={}",
+            state.config.hsts_max_age_secs
+        )) {
+            app = app.layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                header::STRICT_TRANSPORT_SECURITY,
+                v,
+            ));
+        }
+    }
+    app.layer(cors())
         .layer(axum::middleware::from_fn(
             middleware::correlation_and_security,
         ))
-        .with_state(state)
 }

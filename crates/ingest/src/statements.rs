@@ -1,10 +1,18 @@
 //! The Statement resource: PUT, POST, GET (and HEAD, which axum derives from GET).
+//!
+//! Bodies are `application/json` or `multipart/mixed` (statements in the first part,
+//! attachment bodies after it, §2.12); attachment matching and signature checks live in
+//! `attachments`/`signature`, the byte-level format in `multipart`. GET answers
+//! `multipart/mixed` when `attachments=true`. A `statements/read/mine` credential sees
+//! only statements whose authority is its own.
 
+use crate::attachments::{hashes_of, match_parts, verify_signatures, Received, HASH_HEADER};
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::format::{accept_languages, apply_format, Format};
 use crate::middleware::CorrelationId;
 use crate::more::MoreToken;
+use crate::multipart::{self, media_type_essence as essence, OutPart};
 use crate::params::Params;
 use crate::pipeline::Submitted;
 use crate::AppState;
@@ -15,25 +23,21 @@ use chrono::Utc;
 use lrs_core::event::{
     EventEnvelope, EventPayload, Principal as EventPrincipal, StatementsSubmitted,
 };
-use lrs_core::store::{StatementQuery, StoredStatement};
+use lrs_core::store::{AttachmentBody, StatementQuery, StoredStatement};
 use lrs_core::xapi::{
     agent_key, normalize_statement, parse_statement_batch, validate_agent_filter, XapiVersion,
 };
+use lrs_store::authority_key;
 use serde_json::value::RawValue;
 use serde_json::Value;
+use std::collections::HashSet;
 
-/// Media type without parameters, lowercased.
+/// Media type of the request's Content-Type without parameters, lowercased.
 pub fn media_type(headers: &HeaderMap) -> String {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        })
+        .map(essence)
         .unwrap_or_default()
 }
 
@@ -58,14 +62,15 @@ fn assign_lrs_fields(stmt: &mut Value, principal: &Principal, version: XapiVersi
     }
 }
 
-/// Appends the statements as one event and waits for the projector's verdict. Returns
-/// the ids in request order.
+/// Appends the statements (and the attachment bodies they came with) as one event and
+/// waits for the projector's verdict. Returns the ids in request order.
 pub async fn submit_statements(
     state: &AppState,
     principal: &Principal,
     version: XapiVersion,
     correlation: &CorrelationId,
     mut statements: Vec<Value>,
+    attachments: &[Received],
 ) -> ApiResult<(Vec<String>, bool)> {
     principal.require(Permission::WriteStatements)?;
     let mut raws = Vec::with_capacity(statements.len());
@@ -84,7 +89,7 @@ pub async fn submit_statements(
     }
     let payload = EventPayload::StatementsSubmitted(StatementsSubmitted {
         statements: raws,
-        attachments: Vec::new(),
+        attachments: attachments.iter().map(Received::to_event_ref).collect(),
         xapi_version: version.header_value().into(),
     });
     let envelope = EventEnvelope::new(
@@ -107,19 +112,72 @@ pub async fn submit_statements(
     }
 }
 
-fn require_json(headers: &HeaderMap) -> ApiResult<()> {
-    match media_type(headers).as_str() {
-        "application/json" => Ok(()),
-        "multipart/mixed" => Err(ApiError::bad_request(
-            "multipart/mixed statements with attachments are not supported yet",
-        )),
-        "" => Err(ApiError::bad_request(
-            "missing Content-Type (expected application/json)",
-        )),
-        other => Err(ApiError::bad_request(format!(
-            "unsupported Content-Type {other:?} for statements"
-        ))),
-    }
+/// A parsed and checked POST/PUT body.
+struct StatementBody {
+    statements: Vec<Value>,
+    was_array: bool,
+    attachments: Vec<Received>,
+}
+
+/// Parses a POST/PUT body by its Content-Type (§2.2: `application/json` or
+/// `multipart/mixed`, anything else is a 400), validates the statements, matches the
+/// attachment parts (§2.12) and verifies signatures (§2.13). Nothing is stored yet.
+fn read_body(headers: &HeaderMap, body: &Bytes, version: XapiVersion) -> ApiResult<StatementBody> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap_or("\u{fffd}"))
+        .unwrap_or("");
+    let (statements, was_array, parts) = match essence(content_type).as_str() {
+        "application/json" => {
+            let (statements, was_array) = parse_statement_batch(body, version)?;
+            (statements, was_array, Vec::new())
+        }
+        "multipart/mixed" => {
+            let boundary = multipart::boundary_of(content_type).map_err(ApiError::bad_request)?;
+            let mut parts = multipart::parse(body, &boundary).map_err(ApiError::bad_request)?;
+            if parts.is_empty() {
+                return Err(ApiError::bad_request("multipart body has no parts"));
+            }
+            let first = parts.remove(0);
+            let first_type = first.header("Content-Type").unwrap_or("");
+            if essence(first_type) != "application/json" {
+                return Err(ApiError::bad_request(format!(
+                    "the first part of a multipart/mixed statement request must be the \
+                     statements with Content-Type application/json (got {first_type:?})"
+                )));
+            }
+            if let Some(k) = parts.iter().position(|p| {
+                p.header(HASH_HEADER).is_none()
+                    && p.header("Content-Type")
+                        .is_some_and(|t| essence(t) == "application/json")
+            }) {
+                return Err(ApiError::bad_request(format!(
+                    "multipart part {}: all statements must be in the first part; later parts \
+                     are attachments and need an {HASH_HEADER} header",
+                    k + 2
+                )));
+            }
+            let (statements, was_array) = parse_statement_batch(&first.body, version)?;
+            (statements, was_array, parts)
+        }
+        "" => {
+            return Err(ApiError::bad_request(
+                "missing Content-Type (expected application/json or multipart/mixed)",
+            ))
+        }
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "unsupported Content-Type {other:?} for statements (expected application/json or multipart/mixed)"
+            )))
+        }
+    };
+    let attachments = match_parts(&statements, was_array, &parts)?;
+    verify_signatures(&statements, was_array, &attachments)?;
+    Ok(StatementBody {
+        statements,
+        was_array,
+        attachments,
+    })
 }
 
 pub async fn post(
@@ -136,11 +194,17 @@ pub async fn post(
             "POST /statements takes no query parameters",
         ));
     }
-    require_json(&headers)?;
     principal.require(Permission::WriteStatements)?;
-    let (statements, _) = parse_statement_batch(&body, version)?;
-    let (ids, decided) =
-        submit_statements(&state, &principal, version, &correlation, statements).await?;
+    let parsed = read_body(&headers, &body, version)?;
+    let (ids, decided) = submit_statements(
+        &state,
+        &principal,
+        version,
+        &correlation,
+        parsed.statements,
+        &parsed.attachments,
+    )
+    .await?;
     let status = if decided {
         StatusCode::OK
     } else {
@@ -162,9 +226,9 @@ pub async fn put(
     let id = params
         .uuid("statementId")?
         .ok_or_else(|| ApiError::bad_request("PUT requires the statementId parameter"))?;
-    require_json(&headers)?;
     principal.require(Permission::WriteStatements)?;
-    let (mut statements, was_array) = parse_statement_batch(&body, version)?;
+    let parsed = read_body(&headers, &body, version)?;
+    let (mut statements, was_array) = (parsed.statements, parsed.was_array);
     if was_array || statements.len() != 1 {
         return Err(ApiError::bad_request(
             "PUT /statements takes exactly one statement object",
@@ -184,8 +248,15 @@ pub async fn put(
             }
         }
     }
-    let (_, decided) =
-        submit_statements(&state, &principal, version, &correlation, vec![stmt]).await?;
+    let (_, decided) = submit_statements(
+        &state,
+        &principal,
+        version,
+        &correlation,
+        vec![stmt],
+        &parsed.attachments,
+    )
+    .await?;
     Ok(if decided {
         StatusCode::NO_CONTENT
     } else {
@@ -228,17 +299,132 @@ fn render(stored: &StoredStatement, format: Format, languages: &[String]) -> Api
     Ok(v.to_string())
 }
 
+fn with_last_modified(mut response: Response, last_modified_ms: Option<i64>) -> Response {
+    if let Some(v) = last_modified_ms.and_then(http_date) {
+        response.headers_mut().insert(header::LAST_MODIFIED, v);
+    }
+    response
+}
+
 fn json_response(body: String, last_modified_ms: Option<i64>) -> Response {
-    let mut response = (
+    let response = (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
         body,
     )
         .into_response();
-    if let Some(v) = last_modified_ms.and_then(http_date) {
-        response.headers_mut().insert(header::LAST_MODIFIED, v);
+    with_last_modified(response, last_modified_ms)
+}
+
+/// Attachment bodies of a response, in order of first mention, and how many of the
+/// statements they cover.
+struct AttachmentParts {
+    bodies: Vec<AttachmentBody>,
+    statements: usize,
+}
+
+/// Loads the stored bodies of every distinct attachment hash the statements declare
+/// (§2.12), statement by statement, stopping before the statement that would take the
+/// total past `budget` bytes (the first statement is always included). That bounds the
+/// memory of an `attachments=true` response; the caller ends the page there and points
+/// `more` at the rest. Hashes without a stored body (`fileUrl`-only) get no part.
+async fn load_attachments(
+    state: &AppState,
+    principal: &Principal,
+    statements: &[StoredStatement],
+    budget: usize,
+) -> ApiResult<AttachmentParts> {
+    let mut loaded = AttachmentParts {
+        bodies: Vec::new(),
+        statements: 0,
+    };
+    let mut total = 0usize;
+    let mut seen: HashSet<String> = HashSet::new();
+    for s in statements {
+        let stmt: Value = serde_json::from_str(&s.body).map_err(|e| {
+            ApiError::Internal(format!("stored statement {} is not JSON: {e}", s.id))
+        })?;
+        let fresh: Vec<String> = hashes_of([&stmt])
+            .into_iter()
+            .filter(|h| !seen.contains(h))
+            .collect();
+        let mut found = if fresh.is_empty() {
+            Vec::new()
+        } else {
+            state
+                .pipeline
+                .store
+                .attachments(&principal.tenant, &fresh)
+                .await?
+        };
+        let size: usize = found.iter().map(|a| a.body.len()).sum();
+        if loaded.statements > 0 && total.saturating_add(size) > budget {
+            break;
+        }
+        total = total.saturating_add(size);
+        for hash in fresh {
+            if let Some(i) = found.iter().position(|a| a.sha2 == hash) {
+                loaded.bodies.push(found.swap_remove(i));
+            }
+            seen.insert(hash);
+        }
+        loaded.statements += 1;
     }
-    response
+    Ok(loaded)
+}
+
+/// The answer to a GET: plain JSON, or with attachment bodies a `multipart/mixed` body
+/// whose first part is that JSON and whose other parts are the bodies (§2.12).
+fn statement_response(
+    json: String,
+    statements: &[StoredStatement],
+    attachments: Option<Vec<AttachmentBody>>,
+) -> ApiResult<Response> {
+    let last_modified = statements.iter().map(|s| s.stored_ms).max();
+    let Some(bodies) = attachments else {
+        return Ok(json_response(json, last_modified));
+    };
+    let mut parts = Vec::with_capacity(1 + bodies.len());
+    parts.push(OutPart {
+        headers: vec![("Content-Type", "application/json".to_owned())],
+        body: Bytes::from(json),
+    });
+    for a in bodies {
+        parts.push(OutPart {
+            headers: vec![
+                ("Content-Type", a.content_type),
+                ("Content-Transfer-Encoding", "binary".to_owned()),
+                (HASH_HEADER, a.sha2),
+            ],
+            body: Bytes::from(a.body),
+        });
+    }
+    let (boundary, body) = multipart::encode(&parts);
+    let content_type = HeaderValue::from_str(&format!("multipart/mixed; boundary={boundary}"))
+        .map_err(|e| ApiError::Internal(format!("multipart boundary header: {e}")))?;
+    let response = (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], body).into_response();
+    Ok(with_last_modified(response, last_modified))
+}
+
+/// For a `statements/read/mine` credential: the authority key its statements carry.
+fn own_authority(principal: &Principal) -> ApiResult<Option<String>> {
+    if !principal.reads_only_own_statements() {
+        return Ok(None);
+    }
+    authority_key(&principal.authority).map(Some).ok_or_else(|| {
+        ApiError::Forbidden(format!(
+            "credential {:?} has no identifiable authority, so it has no statements of its own to read",
+            principal.key
+        ))
+    })
+}
+
+/// Whether a stored statement's authority is `own`.
+fn is_own(stored: &StoredStatement, own: &str) -> bool {
+    serde_json::from_str::<Value>(&stored.body)
+        .ok()
+        .and_then(|v| v.get("authority").and_then(authority_key))
+        .is_some_and(|k| k == own)
 }
 
 pub async fn get(
@@ -249,11 +435,7 @@ pub async fn get(
 ) -> ApiResult<Response> {
     params.only(QUERY_PARAMS)?;
     principal.require(Permission::ReadStatements)?;
-    if principal.reads_only_own_statements() {
-        return Err(ApiError::Forbidden(
-            "the statements/read/mine scope is not supported yet".into(),
-        ));
-    }
+    let own = own_authority(&principal)?;
     let languages = accept_languages(
         headers
             .get(header::ACCEPT_LANGUAGE)
@@ -261,11 +443,6 @@ pub async fn get(
     );
     let format = Format::parse(params.get("format")).map_err(ApiError::bad_request)?;
     let attachments = params.bool("attachments", false)?;
-    if attachments {
-        return Err(ApiError::bad_request(
-            "attachments=true is not supported yet",
-        ));
-    }
 
     let single = match (params.get("statementId"), params.get("voidedStatementId")) {
         (Some(_), Some(_)) => {
@@ -293,10 +470,22 @@ pub async fn get(
             .statement(&principal.tenant, &id)
             .await?;
         return match found {
-            Some(s) if s.voided == want_voided => Ok(json_response(
-                render(&s, format, &languages)?,
-                Some(s.stored_ms),
-            )),
+            Some(s)
+                if s.voided == want_voided && own.as_deref().is_none_or(|own| is_own(&s, own)) =>
+            {
+                let json = render(&s, format, &languages)?;
+                let statements = std::slice::from_ref(&s);
+                let bodies = if attachments {
+                    Some(
+                        load_attachments(&state, &principal, statements, usize::MAX)
+                            .await?
+                            .bodies,
+                    )
+                } else {
+                    None
+                };
+                statement_response(json, statements, bodies)
+            }
             _ => Err(ApiError::NotFound(format!(
                 "no {}statement with id {id}",
                 if want_voided { "voided " } else { "" }
@@ -304,7 +493,7 @@ pub async fn get(
         };
     }
 
-    let (query, format, attachments) = match params.get("more") {
+    let (mut query, format, attachments) = match params.get("more") {
         Some(token) => {
             if params.names().count() > 1 {
                 return Err(ApiError::bad_request(
@@ -316,11 +505,32 @@ pub async fn get(
         }
         None => (build_query(&state, &params)?, format, attachments),
     };
-    let page = state
+    // Tokens are not signed: the scope, not the token, decides what a mine-only
+    // credential may see.
+    if own.is_some() {
+        query.authority = own;
+    }
+    let mut page = state
         .pipeline
         .store
         .query_statements(&principal.tenant, &query)
         .await?;
+    let bodies = if attachments {
+        let loaded = load_attachments(
+            &state,
+            &principal,
+            &page.statements,
+            attachment_budget(&state),
+        )
+        .await?;
+        if loaded.statements < page.statements.len() {
+            page.statements.truncate(loaded.statements);
+            page.next_after_seq = page.statements.last().map(|s| s.seq);
+        }
+        Some(loaded.bodies)
+    } else {
+        None
+    };
     let mut body = String::with_capacity(
         page.statements
             .iter()
@@ -358,8 +568,13 @@ pub async fn get(
         None => body.push_str("\"\""),
     }
     body.push('}');
-    let last_modified = page.statements.iter().map(|s| s.stored_ms).max();
-    Ok(json_response(body, last_modified))
+    statement_response(body, &page.statements, bodies)
+}
+
+/// Most attachment bytes one StatementResult response carries (4 × `max_body_bytes`):
+/// a page stops early rather than buffering more, and `more` continues it.
+fn attachment_budget(state: &AppState) -> usize {
+    state.config.max_body_bytes.saturating_mul(4).max(1)
 }
 
 fn build_query(state: &AppState, params: &Params) -> ApiResult<StatementQuery> {
@@ -397,5 +612,6 @@ fn build_query(state: &AppState, params: &Params) -> ApiResult<StatementQuery> {
         },
         after_seq: None,
         max_seq: None,
+        authority: None,
     })
 }

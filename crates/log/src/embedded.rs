@@ -99,9 +99,9 @@ impl Default for EmbeddedOptions {
 pub struct EmbeddedStats {
     /// Records appended and acknowledged.
     pub records: u64,
-    /// Group commits (one `write_all` + one `fdatasync` each, plus one per segment roll).
+    /// Group commits: batches of concurrent appends written and acknowledged together.
     pub groups: u64,
-    /// `fdatasync` calls made by the writer.
+    /// `fdatasync` calls: one per group, plus one when a group rolls to a new segment.
     pub fsyncs: u64,
     /// Bytes appended, framing included.
     pub bytes: u64,
@@ -155,8 +155,10 @@ impl Shared {
     }
 }
 
-/// The embedded log. Dropping it stops the writer (after it finished the group in
-/// progress) and releases the directory lock.
+/// The embedded log. Every consumer reads the whole log independently (there is one
+/// partition and one process, so consumer groups have nothing to split); `group_id` is
+/// ignored. Dropping the log stops the writer (after the group in progress, a short
+/// blocking wait) and then releases the directory lock.
 pub struct EmbeddedLog {
     dir: PathBuf,
     requests: Option<mpsc::Sender<AppendRequest>>,

@@ -115,7 +115,12 @@ impl KafkaLog {
         let topic = &self.config.topic;
         if let Some(count) = partition_count(&self.all_metadata().await?, topic) {
             if count != self.config.partitions {
-                warn!(topic = %topic, existing = count, configured = self.config.partitions, "kafka topic exists with a different partition count; using it as is");
+                warn!(
+                    topic = %topic,
+                    existing = count,
+                    configured = self.config.partitions,
+                    "kafka topic exists with a different partition count; using it as is"
+                );
             }
             return Ok(count);
         }

@@ -5,9 +5,10 @@ mod support;
 
 use bytes::Bytes;
 use lrs_core::log::StartPositions;
-use lrs_core::{ConsumerOptions, EventLog, LogConsumer, LogRecord};
+use lrs_core::{ConsumerOptions, EventLog, LogConsumer, LogError, LogRecord};
 use lrs_log::{KafkaConfig, KafkaLog};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{brokers, init_tracing, unique_topic};
@@ -225,8 +226,45 @@ async fn start_positions_are_honoured() {
     consumer.close().await;
 }
 
+/// A read store that is ahead of the topic (it applied offsets the topic does not have)
+/// must never lead to a silent rewind to the beginning. Kafka answers such a fetch with
+/// OFFSET_OUT_OF_RANGE, which `auto.offset.reset=error` turns into a poll error; tansu
+/// just returns nothing, which is also acceptable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_position_beyond_the_end_never_rewinds() {
+    let topic = unique_topic("ahead");
+    let log = connect(&topic).await;
+    let appended = log
+        .append("tenant", Bytes::from_static(b"only"))
+        .await
+        .expect("append");
+    let ahead = HashMap::from([(appended.partition, 1_000)]);
+    let options = ConsumerOptions {
+        group_id: group(),
+        start_positions: positions(ahead),
+    };
+    let mut consumer = log.consumer(options).await.expect("consumer");
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        match consumer.poll_batch(10, Duration::from_millis(200)).await {
+            Ok(records) => assert!(
+                records.is_empty(),
+                "delivered {records:?} from before the start position"
+            ),
+            Err(error) => {
+                assert!(matches!(error, LogError::Kafka(_)), "{error}");
+                println!("reported: {error}");
+                break;
+            }
+        }
+    }
+    consumer.close().await;
+}
+
 /// Two consumers of one group split the partitions. Like the projector, each skips what
-/// the shared "read store" already applied, and stores what it applies.
+/// the shared "read store" already applied, and stores what it applies. Records keep
+/// coming while the second consumer joins and the group rebalances, so partitions move
+/// from one consumer to the other and must resume exactly where the store says.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_consumers_split_the_partitions() {
     let topic = unique_topic("split");
@@ -237,8 +275,33 @@ async fn two_consumers_split_the_partitions() {
         let store = store.clone();
         Arc::new(move |partition| store.lock().expect("lock").get(&partition).copied())
     };
-    let keys = keys(40);
-    let total = keys.len() * 10;
+    // Set once appending is over: consumers stop when everything appended was applied.
+    let appended_total = Arc::new(AtomicUsize::new(usize::MAX));
+    let applied_by: Arc<Mutex<BTreeMap<&'static str, usize>>> = Arc::default();
+
+    // Append rounds (one record per key) until both consumers have applied something,
+    // i.e. the group has rebalanced and split the partitions.
+    let appender = {
+        let (log, applied_by) = (log.clone(), applied_by.clone());
+        tokio::spawn(async move {
+            let keys = keys(40);
+            let mut appended = Vec::new();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            for round in 0.. {
+                let results = futures::future::join_all(
+                    keys.iter()
+                        .map(|key| log.append(key, Bytes::from(format!("{key}:{round}")))),
+                )
+                .await;
+                appended.extend(results.into_iter().map(|r| r.expect("append")));
+                if applied_by.lock().expect("lock").len() == 2 || Instant::now() > deadline {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            appended
+        })
+    };
 
     let mut tasks = Vec::new();
     for name in ["a", "b"] {
@@ -247,17 +310,17 @@ async fn two_consumers_split_the_partitions() {
             start_positions: start.clone(),
         };
         let mut consumer = log.consumer(options).await.expect("consumer");
-        let store = store.clone();
+        let (store, appended_total, applied_by) =
+            (store.clone(), appended_total.clone(), applied_by.clone());
         tasks.push(tokio::spawn(async move {
             let mut applied: Vec<(i32, i64)> = Vec::new();
             let mut redelivered = 0usize;
-            let deadline = Instant::now() + Duration::from_secs(90);
-            loop {
-                if applied_total(&store) >= total || Instant::now() > deadline {
-                    break;
-                }
+            let deadline = Instant::now() + Duration::from_secs(120);
+            while applied_total(&store) < appended_total.load(Ordering::SeqCst)
+                && Instant::now() < deadline
+            {
                 for record in consumer
-                    .poll_batch(100, Duration::from_millis(200))
+                    .poll_batch(100, Duration::from_millis(100))
                     .await
                     .expect("poll")
                 {
@@ -275,6 +338,7 @@ async fn two_consumers_split_the_partitions() {
                             );
                             store.insert(record.partition, record.offset);
                             applied.push((record.partition, record.offset));
+                            *applied_by.lock().expect("lock").entry(name).or_default() += 1;
                         }
                     }
                 }
@@ -282,32 +346,29 @@ async fn two_consumers_split_the_partitions() {
             consumer.close().await;
             (name, applied, redelivered)
         }));
-        // Let the first consumer join before the second, as in a rolling start.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // The second consumer joins while the first is busy: a rolling start.
+        tokio::time::sleep(Duration::from_secs(2)).await;
     }
 
-    // Append while the group forms and rebalances.
-    let appended = append_keys(&log, &keys, 10).await;
-    assert_eq!(appended.len(), total);
+    let appended = appender.await.expect("appender");
+    appended_total.store(appended.len(), Ordering::SeqCst);
 
     let mut everything = BTreeSet::new();
-    let mut per_consumer = Vec::new();
     for task in tasks {
         let (name, applied, redelivered) = task.await.expect("consumer task");
+        let partitions: BTreeSet<i32> = applied.iter().map(|(p, _)| *p).collect();
         println!(
-            "consumer {name}: applied {} records, {redelivered} redelivered and skipped",
+            "consumer {name}: applied {} records from partitions {partitions:?}, \
+             skipped {redelivered} redeliveries",
             applied.len()
         );
+        assert!(!applied.is_empty(), "consumer {name} never got partitions");
         for position in &applied {
             assert!(everything.insert(*position), "{position:?} applied twice");
         }
-        per_consumer.push((name, applied));
     }
-    let expected: BTreeSet<(i32, i64)> = appended.iter().map(|(_, _, p, o)| (*p, *o)).collect();
+    let expected: BTreeSet<(i32, i64)> = appended.iter().map(|a| (a.partition, a.offset)).collect();
     assert_eq!(everything, expected, "every record applied exactly once");
-    for (name, applied) in &per_consumer {
-        assert!(!applied.is_empty(), "consumer {name} got no partitions");
-    }
 }
 
 fn applied_total(store: &Mutex<HashMap<i32, i64>>) -> usize {
@@ -416,5 +477,74 @@ async fn survives_a_broker_restart() {
     )
     .await;
     assert_eq!(records.len(), before.len() + after.len());
+    consumer.close().await;
+}
+
+/// Throughput and end-to-end latency against the test broker (not asserted):
+/// `cargo test -p lrs-log --release --test kafka -- --ignored --nocapture throughput`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn throughput_and_latency() {
+    for (label, size, linger_ms) in [
+        ("1 KB", 1_000usize, 0),
+        ("1 KB", 1_000, 1),
+        ("1 KB", 1_000, 2),
+        ("1 KB", 1_000, 5),
+        ("90 KB", 90_000, 0),
+        ("90 KB", 90_000, 2),
+    ] {
+        let mut config = KafkaConfig::new(brokers(), unique_topic("throughput"));
+        config.linger_ms = linger_ms;
+        let log = Arc::new(KafkaLog::connect(config).await.expect("connect"));
+        let payload = Bytes::from(vec![b'x'; size]);
+        let run_for = Duration::from_secs(3);
+        let started = Instant::now();
+        let mut handles = Vec::new();
+        for task in 0..16 {
+            let (log, payload) = (log.clone(), payload.clone());
+            handles.push(tokio::spawn(async move {
+                let key = format!("tenant-{task}");
+                let mut count = 0u64;
+                while started.elapsed() < run_for {
+                    log.append(&key, payload.clone()).await.expect("append");
+                    count += 1;
+                }
+                count
+            }));
+        }
+        let mut total = 0;
+        for handle in handles {
+            total += handle.await.expect("task");
+        }
+        println!(
+            "16 appenders x {label}, linger.ms={linger_ms}: {:.0} appends/s",
+            total as f64 / started.elapsed().as_secs_f64()
+        );
+    }
+
+    // Append-to-delivery latency of a tailing consumer.
+    let log = connect(&unique_topic("latency")).await;
+    let mut consumer = log
+        .consumer(ConsumerOptions::from_beginning(group()))
+        .await
+        .expect("consumer");
+    log.append("warm-up", Bytes::from_static(b"0"))
+        .await
+        .expect("append");
+    read_n(&mut consumer, 1, Duration::from_secs(30)).await;
+    let mut latencies = Vec::new();
+    for i in 0..50 {
+        let sent = Instant::now();
+        log.append("tenant", Bytes::from(format!("{i}")))
+            .await
+            .expect("append");
+        let acked = sent.elapsed();
+        read_n(&mut consumer, 1, Duration::from_secs(30)).await;
+        latencies.push((acked, sent.elapsed()));
+    }
+    latencies.sort_by_key(|(_, delivered)| *delivered);
+    let (ack_p50, p50) = latencies[latencies.len() / 2];
+    let (_, p99) = latencies[latencies.len() * 99 / 100];
+    println!("append ack p50 {ack_p50:?}; append-to-delivery p50 {p50:?}, p99 {p99:?}");
     consumer.close().await;
 }

@@ -107,20 +107,35 @@ impl EventEnvelope {
 pub struct StatementsSubmitted {
     /// One entry per statement, in request order, as normalised JSON.
     pub statements: Vec<Box<RawValue>>,
-    /// Attachment bodies referenced by the statements, stored content-addressed before
-    /// the event was appended.
+    /// Attachment bodies sent with the statements (multipart/mixed parts), one per
+    /// distinct hash. The bytes travel in the event so that it alone can be replayed; the
+    /// projector stores them content-addressed per tenant when it accepts the batch.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<AttachmentRef>,
     /// xAPI version header of the request ("1.0.3" or "2.0.0").
     pub xapi_version: String,
 }
 
-/// Reference to an attachment body in the content-addressed blob store.
+/// One attachment body carried by a `statements.submitted` event. Ingest has checked
+/// that the bytes hash to `sha2`.
+///
+/// Size: the body is base64 inside the JSON envelope (4/3 of the bytes), and the whole
+/// request is bounded by `max_body_bytes` (16 MiB by default), so an event can reach
+/// about 22 MiB. The embedded log takes records up to 256 MiB; Kafka refuses records
+/// above the producer's and the topic's `message.max.bytes` / `max.message.bytes`
+/// (1 MB by default), so a Kafka deployment must raise those to about
+/// `4/3 × max_body_bytes + 64 KiB`, or lower `max_body_bytes` to match.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct AttachmentRef {
+    /// Lowercase hex SHA-2 of the body (SHA-224/256/384/512, by length).
     pub sha2: String,
+    /// The part's Content-Type (or the declared `contentType` if the part had none).
     pub content_type: String,
+    /// Byte length of the body.
     pub length: u64,
+    /// The body, standard base64.
+    #[serde(default)]
+    pub body_base64: String,
 }
 
 /// Which document resource a document event addresses.
@@ -154,9 +169,12 @@ pub struct Precondition {
     /// `If-Match` entity tags (unquoted), or `["*"]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub if_match: Option<Vec<String>>,
-    /// `If-None-Match: *` (only `*` is meaningful for writes).
+    /// `If-None-Match: *`: the write happens only if no document exists.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub if_none_match_any: bool,
+    /// `If-None-Match` entity tags (unquoted): refused if the current document has one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub if_none_match: Vec<String>,
     /// The request carried neither header (matters for the 409 rule on PUT).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub missing: bool,
@@ -186,8 +204,9 @@ pub struct DocumentWritten {
 
 #[derive(Debug, Serialize, Deserialize, PartialEq)]
 pub struct DocumentsDeleted {
-    /// With `document_id` empty: every document matching the other fields
-    /// (DELETE of all state for an activity/agent(/registration)).
+    /// The document to delete; with `all`, `document_id` is ignored and the key names a
+    /// set: every State document of the activity and agent, limited to `registration`
+    /// when it is non-empty and covering every registration when it is empty.
     pub key: DocumentKey,
     pub all: bool,
     pub precondition: Precondition,
@@ -219,6 +238,15 @@ pub struct CredentialRevoked {
     pub key: String,
 }
 
+/// A new secret for an existing credential: the old one stops working, the key,
+/// scopes and authority (so statements already sent) stay the same.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct CredentialRotated {
+    pub key: String,
+    /// Slow hash (argon2 PHC string) of the new secret.
+    pub secret_hash: String,
+}
+
 /// Every event type the LRS writes, decoded.
 #[derive(Debug)]
 pub enum EventPayload {
@@ -229,6 +257,7 @@ pub enum EventPayload {
     TenantDisabled(TenantDisabled),
     CredentialCreated(CredentialCreated),
     CredentialRevoked(CredentialRevoked),
+    CredentialRotated(CredentialRotated),
 }
 
 macro_rules! payload_types {
@@ -266,6 +295,7 @@ payload_types! {
     TenantDisabled => "tenant.disabled",
     CredentialCreated => "credential.created",
     CredentialRevoked => "credential.revoked",
+    CredentialRotated => "credential.rotated",
 }
 
 #[cfg(test)]

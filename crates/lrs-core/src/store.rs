@@ -3,6 +3,7 @@
 //! The projector is the single writer (`apply`); everything else is a read. The SQL
 //! implementation (crate `lrs-store`) serves both SQLite and PostgreSQL.
 
+use crate::event::{DocumentKey, DocumentKind};
 use crate::log::LogRecord;
 use crate::TenantId;
 use async_trait::async_trait;
@@ -46,6 +47,8 @@ impl EventOutcome {
 #[derive(Clone, Debug)]
 pub struct StoredStatement {
     pub id: String,
+    /// Per-tenant log order (what `StatementQuery::after_seq` continues after).
+    pub seq: i64,
     pub stored_ms: i64,
     pub voided: bool,
     pub body: String,
@@ -72,6 +75,11 @@ pub struct StatementQuery {
     /// paging never shows statements that arrived after the query started in the middle
     /// of a descending walk.
     pub max_seq: Option<i64>,
+    /// Only statements whose own `authority` has this key (see
+    /// `lrs_store::authority_key`): the `statements/read/mine` scope. Not a query
+    /// filter, so StatementRef targets never make a statement match it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -95,11 +103,79 @@ pub struct CredentialRecord {
     pub tenant_disabled: bool,
 }
 
+/// A credential as the admin API lists it: everything but the secret hash.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CredentialInfo {
+    pub key: String,
+    pub label: String,
+    pub scopes: Vec<String>,
+    pub authority: serde_json::Value,
+    pub revoked: bool,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TenantRecord {
     pub tenant: String,
     pub name: String,
     pub disabled: bool,
+}
+
+/// A stored document (State, Activity Profile or Agent Profile) as the API serves it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredDocument {
+    /// The Content-Type it was written with, returned unchanged.
+    pub content_type: String,
+    /// The bytes exactly as written (or as merged by a JSON POST).
+    pub body: Vec<u8>,
+    /// Lowercase hex SHA-1 of `body` (see [`document_etag`]), without quotes.
+    pub etag: String,
+    /// When it was last written: the log's received-at time of that event (ms).
+    pub updated_ms: i64,
+}
+
+/// Which documents an id-list GET covers. Unused fields of a kind are "" as in
+/// [`DocumentKey`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct DocumentFilter {
+    pub kind: DocumentKind,
+    pub activity_id: String,
+    pub agent: String,
+    /// State only: `None` covers every registration (and none), `Some` exactly one.
+    pub registration: Option<String>,
+    /// Only documents updated strictly after this time (ms).
+    pub since_ms: Option<i64>,
+}
+
+/// The answer to an id-list GET.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DocumentIds {
+    /// Distinct document ids, sorted by code point.
+    pub ids: Vec<String>,
+    /// Newest `updated_ms` among the listed documents.
+    pub last_modified_ms: Option<i64>,
+}
+
+impl DocumentIds {
+    /// The JSON array served for the list; its [`document_etag`] is the list's ETag,
+    /// which a DELETE of all State documents may name in `If-Match`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.ids).unwrap_or_else(|_| "[]".into())
+    }
+}
+
+/// Entity tag of a document body: lowercase hex SHA-1, as xAPI 1.0.3 requires (§3.5).
+pub fn document_etag(body: &[u8]) -> String {
+    use sha1::{Digest, Sha1};
+    hex::encode(Sha1::digest(body))
+}
+
+/// An attachment body as stored (content-addressed per tenant, §2.12).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttachmentBody {
+    /// Lowercase hex SHA-2.
+    pub sha2: String,
+    pub content_type: String,
+    pub body: Vec<u8>,
 }
 
 /// Read-side and write-side operations of a read store.
@@ -145,5 +221,43 @@ pub trait ReadStore: Send + Sync + 'static {
 
     async fn credential(&self, key: &str) -> Result<Option<CredentialRecord>, StoreError>;
 
+    /// Attachment bodies of `tenant` by lowercase hex SHA-2 (for `attachments=true`
+    /// responses). Hashes with no stored body (e.g. `fileUrl`-only attachments) are
+    /// left out.
+    async fn attachments(
+        &self,
+        tenant: &TenantId,
+        sha2: &[String],
+    ) -> Result<Vec<AttachmentBody>, StoreError>;
+
+    /// One document by its full key, within `tenant`.
+    async fn document(
+        &self,
+        tenant: &TenantId,
+        key: &DocumentKey,
+    ) -> Result<Option<StoredDocument>, StoreError>;
+
+    /// The ids of the documents a filter covers, within `tenant`.
+    async fn document_ids(
+        &self,
+        tenant: &TenantId,
+        filter: &DocumentFilter,
+    ) -> Result<DocumentIds, StoreError>;
+
+    /// The canonical definition of an activity (a JSON object), if any statement
+    /// accepted in `tenant` defined it.
+    async fn activity_definition(
+        &self,
+        tenant: &TenantId,
+        activity_id: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError>;
+
+    /// Every name seen with an agent identifier (canonical key, see `xapi::agent_key`)
+    /// in accepted statements of `tenant`, in order of first appearance.
+    async fn agent_names(&self, tenant: &TenantId, agent: &str) -> Result<Vec<String>, StoreError>;
+
     async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError>;
+
+    /// The credentials of `tenant`, by key (revoked ones included, flagged).
+    async fn credentials(&self, tenant: &TenantId) -> Result<Vec<CredentialInfo>, StoreError>;
 }

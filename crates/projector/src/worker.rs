@@ -78,7 +78,12 @@ impl Projector {
         let mut consumer = self.log.consumer(options).await?;
         info!(consumer = %self.config.consumer, log = self.log.kind(), store = self.store.kind(), "projector started");
         let mut result = Ok(());
+        let mut lag_checked = std::time::Instant::now() - Duration::from_secs(60);
         loop {
+            if lag_checked.elapsed() >= Duration::from_secs(1) {
+                lag_checked = std::time::Instant::now();
+                self.record_lag(&known).await;
+            }
             if *shutdown.borrow() {
                 break;
             }
@@ -130,6 +135,19 @@ impl Projector {
         consumer.close().await;
         info!("projector stopped");
         result
+    }
+
+    /// Publishes how far behind the log end each partition's applied position is.
+    async fn record_lag(&self, known: &RwLock<HashMap<i32, i64>>) {
+        let Ok(ends) = self.log.end_offsets().await else { return };
+        let positions = known.read().map(|m| m.clone()).unwrap_or_default();
+        let mut total = 0i64;
+        for (partition, end) in ends {
+            let lag = (end - positions.get(&partition).copied().unwrap_or(-1)).max(0);
+            total += lag;
+            metrics::gauge!("lrs_projector_lag", "partition" => partition.to_string()).set(lag as f64);
+        }
+        metrics::gauge!("lrs_projector_lag_total").set(total as f64);
     }
 
     async fn apply_with_retry(

@@ -14,7 +14,7 @@ use crate::index::{statement_index_keys, IndexKind};
 use crate::sql::{execute, fetch_all, Sql};
 use crate::{db_err, Dialect};
 use lrs_core::event::{
-    CredentialCreated, CredentialRevoked, DecodeError, EventEnvelope, EventPayload,
+    CredentialCreated, CredentialRevoked, CredentialRotated, DecodeError, EventEnvelope, EventPayload,
     StatementsSubmitted, TenantCreated,
 };
 use lrs_core::log::LogRecord;
@@ -271,6 +271,8 @@ struct Batch {
     new_by_id: HashMap<Key, usize>,
     new_voids: Vec<(String, String, String)>,
     void_existing: Vec<Key>,
+    /// Attachment bodies of accepted statement events.
+    new_attachments: Vec<crate::attachments::NewAttachment>,
 }
 
 impl Batch {
@@ -365,6 +367,7 @@ impl Batch {
             new_by_id: HashMap::new(),
             new_voids: Vec::new(),
             void_existing: Vec::new(),
+            new_attachments: Vec::new(),
         })
     }
 
@@ -391,8 +394,30 @@ impl Batch {
                     (204, None)
                 })
             }
+            EventPayload::CredentialCreated(_) if !self.heads.contains_key(&tenant) => {
+                Ok((404, Some(format!("no tenant {tenant:?}"))))
+            }
             EventPayload::CredentialCreated(created) => {
                 create_credential(tx, &tenant, created).await
+            }
+            EventPayload::CredentialRotated(CredentialRotated { key, secret_hash }) => {
+                // A revoked credential stays revoked: rotating it is refused.
+                let mut sql = Sql::new("UPDATE lrs_credentials SET secret_hash = ");
+                sql.bind(secret_hash.clone())
+                    .push(" WHERE key = ")
+                    .bind(key.clone())
+                    .push(" AND tenant = ")
+                    .bind(tenant.clone())
+                    .push(" AND revoked = 0");
+                let done = execute!(sql, &mut **tx).map_err(db_err)?.rows_affected();
+                Ok(if done == 0 {
+                    (
+                        404,
+                        Some(format!("no active credential {key:?} in this tenant")),
+                    )
+                } else {
+                    (200, None)
+                })
             }
             EventPayload::CredentialRevoked(CredentialRevoked { key }) => {
                 let mut sql = Sql::new("UPDATE lrs_credentials SET revoked = 1 WHERE key = ");
@@ -406,11 +431,24 @@ impl Batch {
                     (204, None)
                 })
             }
-            EventPayload::DocumentWritten(_) | EventPayload::DocumentsDeleted(_) => Ok((
-                501,
-                Some("documents are not supported by this read store version".into()),
-            )),
+            EventPayload::DocumentWritten(_) | EventPayload::DocumentsDeleted(_)
+                if !self.tenant_active(&tenant) =>
+            {
+                Ok((
+                    403,
+                    Some(format!("tenant {tenant:?} does not exist or is disabled")),
+                ))
+            }
+            EventPayload::DocumentWritten(w) => {
+                crate::documents::write(tx, &tenant, event.envelope.received_at, w).await
+            }
+            EventPayload::DocumentsDeleted(d) => crate::documents::delete(tx, &tenant, d).await,
         }
+    }
+
+    /// Whether `tenant` exists and is not disabled.
+    fn tenant_active(&self, tenant: &str) -> bool {
+        self.heads.get(tenant).is_some_and(|h| !h.disabled)
     }
 
     async fn create_tenant(
@@ -447,6 +485,15 @@ impl Batch {
         if head.disabled {
             return (403, Some(format!("tenant {tenant:?} is disabled")));
         }
+        let attachments = match &event.payload {
+            EventPayload::StatementsSubmitted(s) => {
+                match crate::attachments::decode(tenant, &s.attachments) {
+                    Ok(a) => a,
+                    Err(e) => return (400, Some(e)),
+                }
+            }
+            _ => Vec::new(),
+        };
 
         // 1. Duplicate ids: equivalent => no-op, different => the whole batch is refused.
         let mut skip = vec![false; event.statements.len()];
@@ -567,6 +614,7 @@ impl Batch {
         if let Some(head) = self.heads.get_mut(tenant) {
             head.next_seq = next_seq;
         }
+        self.new_attachments.extend(attachments);
         if accepted == 0 && !event.statements.is_empty() {
             (
                 200,
@@ -599,6 +647,13 @@ impl Batch {
     /// Writes everything decided, as multi-row statements.
     async fn flush(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
         self.insert_statements(tx).await?;
+        crate::attachments::insert(tx, &self.new_attachments).await?;
+        let accepted = self.new_statements.iter();
+        crate::definitions::update(
+            tx,
+            accepted.map(|s| (s.tenant.as_str(), s.seq, s.body.as_str())),
+        )
+        .await?;
         self.insert_index(tx).await?;
         self.write_voids(tx).await?;
         self.inherit_through_statement_refs(tx).await?;
@@ -760,7 +815,8 @@ impl Batch {
     }
 }
 
-/// Copies the index rows of statement `target_id` to the statement at `seq`.
+/// Copies the index rows of statement `target_id` to the statement at `seq`, except the
+/// authority row: `statements/read/mine` looks at a statement's own authority only.
 async fn copy_index_rows(
     tx: &mut Tx,
     tenant: &str,
@@ -773,6 +829,8 @@ async fn copy_index_rows(
         .bind(tenant.to_owned())
         .push(" AND t.id = ")
         .bind(target_id.to_owned())
+        .push(" AND i.kind <> ")
+        .bind(IndexKind::Authority as i64)
         .push(" ON CONFLICT DO NOTHING");
     Ok(execute!(sql, &mut **tx).map_err(db_err)?.rows_affected())
 }

@@ -20,6 +20,29 @@ pub enum IndexKind {
     /// same places inside a SubStatement.
     RelatedActivity = 5,
     Registration = 6,
+    /// The statement's own `authority` (never inherited through a StatementRef): the
+    /// `statements/read/mine` scope, not a query filter.
+    Authority = 7,
+}
+
+/// Key of an authority Agent or Group: its IFI key, or for a Group without an IFI (e.g.
+/// an OAuth application + user pair) its members' keys, sorted, so that member order does
+/// not matter. None if nothing identifies it.
+pub fn authority_key(authority: &Value) -> Option<String> {
+    if let Some(k) = agent_key(authority) {
+        return Some(k);
+    }
+    let mut members: Vec<String> = authority
+        .get("member")?
+        .as_array()?
+        .iter()
+        .filter_map(agent_key)
+        .collect();
+    if members.is_empty() {
+        return None;
+    }
+    members.sort();
+    Some(format!("group:[{}]", members.join(",")))
 }
 
 /// Every (kind, key) a statement matches on its own (not counting what it inherits
@@ -53,6 +76,9 @@ pub fn statement_index_keys(stmt: &Value) -> Vec<(IndexKind, String)> {
     }
     if let Some(authority) = stmt.get("authority") {
         push_agent(&mut keys, authority, false);
+        if let Some(k) = authority_key(authority) {
+            keys.push((IndexKind::Authority, k));
+        }
     }
     if let Some(context) = stmt.get("context") {
         push_context(&mut keys, context);
@@ -196,6 +222,34 @@ mod tests {
             &keys,
             IndexKind::Registration,
             "ec531277-b57b-4c15-8d91-d292c5b2b8f7"
+        ));
+    }
+
+    #[test]
+    fn authority_key_of_agents_and_anonymous_groups() {
+        let agent = json!({"mbox": "mailto:auth@Example.com"});
+        assert_eq!(
+            authority_key(&agent).as_deref(),
+            Some("mbox:mailto:auth@example.com")
+        );
+        let a = json!({"objectType": "Group", "member": [
+            {"account": {"homePage": "http://example.com", "name": "app"}},
+            {"mbox": "mailto:u@example.com"}]});
+        let b = json!({"objectType": "Group", "member": [
+            {"mbox": "mailto:u@example.com"},
+            {"account": {"homePage": "http://example.com", "name": "app"}}]});
+        assert_eq!(authority_key(&a), authority_key(&b));
+        assert!(authority_key(&a).is_some_and(|k| k.starts_with("group:[")));
+        assert_eq!(
+            authority_key(&json!({"objectType": "Group", "member": []})),
+            None
+        );
+        let stmt = json!({"actor": {"mbox": "mailto:a@example.com"}, "verb": {"id": "http://v"},
+            "object": {"id": "http://o"}, "authority": agent});
+        assert!(has(
+            &statement_index_keys(&stmt),
+            IndexKind::Authority,
+            "mbox:mailto:auth@example.com"
         ));
     }
 

@@ -5,15 +5,19 @@
 //! (`statements.rs`, `auth.rs`). Dialect differences are confined to `Dialect`.
 
 mod apply;
+mod attachments;
+mod definitions;
+mod documents;
 mod index;
 mod reads;
 mod sql;
 
 use async_trait::async_trait;
+use lrs_core::event::DocumentKey;
 use lrs_core::log::LogRecord;
 use lrs_core::store::{
-    CredentialRecord, EventOutcome, ReadStore, StatementPage, StatementQuery, StoreError,
-    StoredStatement, TenantRecord,
+    AttachmentBody, CredentialInfo, CredentialRecord, DocumentFilter, DocumentIds, EventOutcome, ReadStore,
+    StatementPage, StatementQuery, StoreError, StoredDocument, StoredStatement, TenantRecord,
 };
 use lrs_core::TenantId;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -22,7 +26,7 @@ use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
 
-pub use index::{statement_index_keys, IndexKind};
+pub use index::{authority_key, statement_index_keys, IndexKind};
 
 /// The SQL flavour behind a store URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -228,6 +232,46 @@ impl ReadStore for SqlStore {
 
     async fn tenants(&self) -> Result<Vec<TenantRecord>, StoreError> {
         reads::tenants(&self.reader).await
+    }
+
+    async fn credentials(&self, tenant: &TenantId) -> Result<Vec<CredentialInfo>, StoreError> {
+        reads::credentials(&self.reader, tenant).await
+    }
+
+    async fn attachments(
+        &self,
+        tenant: &TenantId,
+        sha2: &[String],
+    ) -> Result<Vec<AttachmentBody>, StoreError> {
+        attachments::fetch(&self.reader, tenant, sha2).await
+    }
+
+    async fn document(
+        &self,
+        tenant: &TenantId,
+        key: &DocumentKey,
+    ) -> Result<Option<StoredDocument>, StoreError> {
+        documents::document(&self.reader, tenant, key).await
+    }
+
+    async fn document_ids(
+        &self,
+        tenant: &TenantId,
+        filter: &DocumentFilter,
+    ) -> Result<DocumentIds, StoreError> {
+        documents::document_ids(&self.reader, tenant, filter).await
+    }
+
+    async fn activity_definition(
+        &self,
+        tenant: &TenantId,
+        activity_id: &str,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        definitions::activity_definition(&self.reader, tenant, activity_id).await
+    }
+
+    async fn agent_names(&self, tenant: &TenantId, agent: &str) -> Result<Vec<String>, StoreError> {
+        definitions::agent_names(&self.reader, tenant, agent).await
     }
 }
 

@@ -4,7 +4,7 @@ use crate::db_err;
 use crate::index::IndexKind;
 use crate::sql::{fetch_all, Sql};
 use lrs_core::store::{
-    CredentialRecord, EventOutcome, StatementPage, StatementQuery, StoreError, StoredStatement,
+    CredentialInfo, CredentialRecord, EventOutcome, StatementPage, StatementQuery, StoreError, StoredStatement,
     TenantRecord,
 };
 use lrs_core::TenantId;
@@ -62,6 +62,7 @@ pub(crate) async fn event_outcomes(
 fn stored_statement(row: &AnyRow) -> Result<StoredStatement, StoreError> {
     Ok(StoredStatement {
         id: row.try_get("id").map_err(db_err)?,
+        seq: row.try_get("seq").map_err(db_err)?,
         stored_ms: row.try_get("stored_ms").map_err(db_err)?,
         voided: row.try_get::<i64, _>("voided").map_err(db_err)? != 0,
         body: row.try_get("body").map_err(db_err)?,
@@ -74,7 +75,7 @@ pub(crate) async fn statement(
     id: &str,
 ) -> Result<Option<StoredStatement>, StoreError> {
     let mut sql =
-        Sql::new("SELECT id, stored_ms, voided, body FROM xapi_statements WHERE tenant = ");
+        Sql::new("SELECT seq, id, stored_ms, voided, body FROM xapi_statements WHERE tenant = ");
     sql.bind(tenant.as_str().to_owned())
         .push(" AND id = ")
         .bind(id.to_owned());
@@ -164,6 +165,9 @@ pub(crate) async fn query_statements(
     }
     if let Some(v) = &q.verb {
         filters.push((IndexKind::Verb, v.clone()));
+    }
+    if let Some(k) = &q.authority {
+        filters.push((IndexKind::Authority, k.clone()));
     }
 
     let limit = q.limit.max(1) as i64;
@@ -269,6 +273,32 @@ pub(crate) async fn tenants(pool: &AnyPool) -> Result<Vec<TenantRecord>, StoreEr
                 tenant: r.try_get(0).map_err(db_err)?,
                 name: r.try_get(1).map_err(db_err)?,
                 disabled: r.try_get::<i64, _>(2).map_err(db_err)? != 0,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn credentials(
+    pool: &AnyPool,
+    tenant: &TenantId,
+) -> Result<Vec<CredentialInfo>, StoreError> {
+    let mut sql = Sql::new(
+        "SELECT key, label, scopes, authority, revoked FROM lrs_credentials WHERE tenant = ",
+    );
+    sql.bind(tenant.as_str().to_owned()).push(" ORDER BY key");
+    let rows = fetch_all!(sql, pool).map_err(db_err)?;
+    rows.iter()
+        .map(|r| {
+            let key: String = r.try_get(0).map_err(db_err)?;
+            let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("credential {key}: {e}"));
+            let scopes: String = r.try_get(2).map_err(db_err)?;
+            let authority: String = r.try_get(3).map_err(db_err)?;
+            Ok(CredentialInfo {
+                label: r.try_get(1).map_err(db_err)?,
+                scopes: serde_json::from_str(&scopes).map_err(corrupt)?,
+                authority: serde_json::from_str(&authority).map_err(corrupt)?,
+                revoked: r.try_get::<i64, _>(4).map_err(db_err)? != 0,
+                key,
             })
         })
         .collect()

@@ -18,14 +18,17 @@ mod universe;
 mod words;
 
 pub use iso::{duration as iso_duration, timestamp as iso_timestamp, BASE_TIME_MS};
-pub use journey::{Target, Verb};
+pub use journey::Verb;
 pub use universe::{
     tenant_domain, Activity, Catalogue, Course, InteractionKind, Learner, Lesson, Module, Question,
     Quiz, ACTIVITY_BASE,
 };
 
-use journey::{plan_attempt, Step};
-use rng::{below, between, chance, skewed, stream, uniform, uuid, Purpose, Rng};
+pub use rng::Rng;
+pub(crate) use rng::{stream as rng_stream, Purpose};
+
+use journey::{plan_attempt, Step, Target};
+use rng::{below, between, chance, skewed, stream, uniform, uuid};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::VecDeque;
@@ -79,6 +82,26 @@ impl Default for CorpusConfig {
 }
 
 impl CorpusConfig {
+    /// Every field as `(name, value)`, for reports: enough to regenerate the same corpus.
+    pub fn parameters(&self) -> Vec<(String, String)> {
+        [
+            ("seed", self.seed.to_string()),
+            ("tenant", self.tenant.to_string()),
+            ("run", self.run.to_string()),
+            ("learners", self.learners.to_string()),
+            ("courses", self.courses.to_string()),
+            ("modules_per_course", self.modules_per_course.to_string()),
+            ("lessons_per_module", self.lessons_per_module.to_string()),
+            ("questions_per_quiz", self.questions_per_quiz.to_string()),
+            ("concurrent_sessions", self.concurrent_sessions.to_string()),
+            ("voiding_ratio", self.voiding_ratio.to_string()),
+            ("out_of_order_window", self.out_of_order_window.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
     /// Rejects shapes the simulation cannot run (nothing to learn, nobody to learn it).
     pub fn validate(&self) -> Result<(), String> {
         if self.learners == 0 || self.courses == 0 || self.concurrent_sessions == 0 {
@@ -265,11 +288,9 @@ impl Corpus {
                 .min_by_key(|&i| (self.sessions[i].next_ms, i))
                 .unwrap_or(0);
             let at = self.sessions[slot].next_ms;
-            let statement = match self.sessions[slot].steps.pop_front() {
-                Some(step) => Some(self.build_statement(slot, &step, at)),
-                // Plans are never empty; if one were, replace the session and go on.
-                None => None,
-            };
+            // Plans are never empty; if one were, the session is replaced and we go on.
+            let step = self.sessions[slot].steps.pop_front();
+            let statement = step.map(|step| self.build_statement(slot, &step, at));
             self.latest_ms = self.latest_ms.max(at);
             self.advance(slot, at);
             if let Some(statement) = statement {
@@ -361,10 +382,7 @@ impl Corpus {
                 json!({ "parent": [parent.reference()], "grouping": [course.activity.reference()] }),
             );
         }
-        context.insert(
-            "platform".into(),
-            Value::from(words::PLATFORMS[learner.platform]),
-        );
+        context.insert("platform".into(), Value::from(learner.platform));
         context.insert("language".into(), Value::from(learner.language));
         context.insert(
             "extensions".into(),

@@ -88,8 +88,8 @@ pub struct Learner {
     pub ability: f64,
     /// `context.language` and the language of verb displays.
     pub language: &'static str,
-    /// Index into [`PLATFORMS`].
-    pub platform: usize,
+    /// The learning platform they use (`context.platform`).
+    pub platform: &'static str,
 }
 
 /// The shape of the catalogue.
@@ -264,16 +264,20 @@ fn build_quiz(module_id: &str, module_index: usize, questions: usize, rng: &mut 
     }
 }
 
+/// What distinguishes one interaction type from another in a question.
+struct InteractionSpec {
+    kind: InteractionKind,
+    text: String,
+    correct: String,
+    wrong: Vec<String>,
+    /// The `choices` component, for choice questions.
+    choices: Option<Value>,
+}
+
 fn build_question(quiz_id: &str, index: usize, rng: &mut Rng) -> Question {
     let concept = CONCEPTS[below(rng, CONCEPTS.len())];
     let roll = uniform(rng);
-    let (kind, text, correct, wrong, extra): (
-        InteractionKind,
-        String,
-        String,
-        Vec<String>,
-        Option<(&str, Value)>,
-    ) = if roll < 0.4 {
+    let spec = if roll < 0.4 {
         let mut stems: Vec<&str> = CHOICE_STEMS.to_vec();
         let ids = &["a", "b", "c", "d"][..3 + below(rng, 2)];
         let choices: Vec<Value> = ids
@@ -289,22 +293,22 @@ fn build_question(quiz_id: &str, index: usize, rng: &mut Rng) -> Question {
             .filter(|c| **c != correct)
             .map(|c| c.to_string())
             .collect();
-        (
-            InteractionKind::Choice,
-            format!("What is the best approach to {concept}?"),
+        InteractionSpec {
+            kind: InteractionKind::Choice,
+            text: format!("What is the best approach to {concept}?"),
             correct,
             wrong,
-            Some(("choices", Value::Array(choices))),
-        )
+            choices: Some(Value::Array(choices)),
+        }
     } else if roll < 0.7 {
         let truth = chance(rng, 0.5);
-        (
-            InteractionKind::TrueFalse,
-            format!("True or false: {concept} is only for specialists."),
-            if truth { "true" } else { "false" }.to_string(),
-            vec![if truth { "false" } else { "true" }.to_string()],
-            None,
-        )
+        InteractionSpec {
+            kind: InteractionKind::TrueFalse,
+            text: format!("True or false: {concept} is only for specialists."),
+            correct: if truth { "true" } else { "false" }.to_string(),
+            wrong: vec![if truth { "false" } else { "true" }.to_string()],
+            choices: None,
+        }
     } else if roll < 0.85 {
         let answer = FILL_IN_ANSWERS[below(rng, FILL_IN_ANSWERS.len())];
         let wrong = FILL_IN_ANSWERS
@@ -313,27 +317,34 @@ fn build_question(quiz_id: &str, index: usize, rng: &mut Rng) -> Question {
             .take(3)
             .map(|w| w.to_string())
             .collect();
-        (
-            InteractionKind::FillIn,
-            format!("Complete: with {concept}, the key word is ____."),
-            answer.to_string(),
+        InteractionSpec {
+            kind: InteractionKind::FillIn,
+            text: format!("Complete: with {concept}, the key word is ____."),
+            correct: answer.to_string(),
             wrong,
-            None,
-        )
+            choices: None,
+        }
     } else {
         let answer = 2 + below(rng, 29);
-        (
-            InteractionKind::Numeric,
-            format!("How many days before escalating {concept}?"),
-            answer.to_string(),
-            vec![
+        InteractionSpec {
+            kind: InteractionKind::Numeric,
+            text: format!("How many days before escalating {concept}?"),
+            correct: answer.to_string(),
+            wrong: vec![
                 (answer + 1).to_string(),
                 (answer + 7).to_string(),
                 (answer / 2).to_string(),
             ],
-            None,
-        )
+            choices: None,
+        }
     };
+    let InteractionSpec {
+        kind,
+        text,
+        correct,
+        wrong,
+        choices,
+    } = spec;
     let interaction_type = match kind {
         InteractionKind::Choice => "choice",
         InteractionKind::TrueFalse => "true-false",
@@ -347,8 +358,8 @@ fn build_question(quiz_id: &str, index: usize, rng: &mut Rng) -> Question {
     );
     def.insert("interactionType".into(), Value::from(interaction_type));
     def.insert("correctResponsesPattern".into(), json!([correct]));
-    if let Some((key, value)) = extra {
-        def.insert(key.into(), value);
+    if let Some(choices) = choices {
+        def.insert("choices".into(), choices);
     }
     let id = format!("{quiz_id}/q{}", index + 1);
     let difficulty = uniform(rng);
@@ -400,7 +411,7 @@ pub fn build_learners(count: usize, tenant: u32, rng: &mut Rng) -> Vec<Learner> 
                 actor,
                 ability: 0.3 + 0.7 * uniform(rng),
                 language,
-                platform: below(rng, PLATFORMS.len()),
+                platform: PLATFORMS[below(rng, PLATFORMS.len())],
             }
         })
         .collect()

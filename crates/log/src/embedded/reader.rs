@@ -51,20 +51,27 @@ impl Reader {
         while out.len() < max && self.pos < end {
             self.fill(HEADER_LEN, end)?;
             let header = format::header_at(&self.buffered).map_err(|e| {
-                self.corrupt(format!("{e} (is the start position a record offset?)"))
+                if self.skip == Some(self.pos) {
+                    self.corrupt(format!("{e}: the start position is not a record offset"))
+                } else {
+                    self.corrupt(e.to_string())
+                }
             })?;
             let record_len = header.record_len();
             if self.pos + record_len > end {
                 return Err(self.corrupt("record runs past the durable end of the log".into()));
             }
-            self.fill(record_len as usize, end)?;
-            let mut record = self.buffered.split_to(record_len as usize);
-            let body = record.split_off(HEADER_LEN);
+            let record_len = record_len as usize;
+            self.fill(record_len, end)?;
+            let body = self.buffered.slice(HEADER_LEN..record_len);
             if !header.body_matches(&body) {
                 return Err(self.corrupt("record checksum mismatch".into()));
             }
+            // Only consume the record once it is known to be good, so an error leaves the
+            // reader where it was.
+            self.buffered = self.buffered.slice(record_len..);
             let offset = self.pos;
-            self.pos += record_len;
+            self.pos += record_len as u64;
             if self.skip.take() == Some(offset) {
                 continue;
             }
@@ -141,10 +148,17 @@ impl Reader {
     }
 }
 
+/// Result of a read on the blocking pool, with the reader handed back.
+type ReadTask = tokio::task::JoinHandle<(Reader, Result<Vec<LogRecord>, LogError>)>;
+
 /// `LogConsumer` over a `Reader`, woken by the writer's durable-end notifications.
+///
+/// `poll_batch` is cancel-safe: a read still running when the caller gives up (say, in a
+/// `select!` against shutdown) is kept and its records are returned by the next call.
 pub(super) struct EmbeddedConsumer {
-    /// `None` only while a read runs on a blocking thread (or after one panicked).
+    /// `None` while a read is in flight (the task owns it), or after a read task panicked.
     reader: Option<Reader>,
+    in_flight: Option<ReadTask>,
     durable: watch::Receiver<Durable>,
 }
 
@@ -152,6 +166,7 @@ impl EmbeddedConsumer {
     pub fn new(reader: Reader, durable: watch::Receiver<Durable>) -> EmbeddedConsumer {
         EmbeddedConsumer {
             reader: Some(reader),
+            in_flight: None,
             durable,
         }
     }
@@ -166,19 +181,10 @@ impl LogConsumer for EmbeddedConsumer {
     ) -> Result<Vec<LogRecord>, LogError> {
         let deadline = Instant::now() + max_wait;
         loop {
-            let end = self.durable.borrow_and_update().end;
-            let mut reader = self.reader.take().ok_or_else(|| {
-                LogError::Io(io::Error::other(
-                    "consumer is unusable after an earlier read failed",
-                ))
-            })?;
-            if reader.pos < end {
-                let (reader, records) = tokio::task::spawn_blocking(move || {
-                    let records = reader.read(end, max.max(1));
-                    (reader, records)
-                })
-                .await
-                .map_err(|e| {
+            if let Some(task) = self.in_flight.as_mut() {
+                let outcome = task.await;
+                self.in_flight = None;
+                let (reader, records) = outcome.map_err(|e| {
                     LogError::Io(io::Error::other(format!("event log read task failed: {e}")))
                 })?;
                 self.reader = Some(reader);
@@ -189,7 +195,22 @@ impl LogConsumer for EmbeddedConsumer {
                 // Only the skipped start record was read; look again.
                 continue;
             }
-            self.reader = Some(reader);
+
+            let end = self.durable.borrow_and_update().end;
+            let reader = self.reader.as_ref().ok_or_else(|| {
+                LogError::Io(io::Error::other(
+                    "consumer is unusable: an earlier read task failed",
+                ))
+            })?;
+            if reader.pos < end {
+                if let Some(mut reader) = self.reader.take() {
+                    self.in_flight = Some(tokio::task::spawn_blocking(move || {
+                        let records = reader.read(end, max.max(1));
+                        (reader, records)
+                    }));
+                }
+                continue;
+            }
             match tokio::time::timeout_at(deadline, self.durable.changed()).await {
                 Ok(Ok(())) => continue,
                 // The writer is gone (log closed); everything durable was delivered.

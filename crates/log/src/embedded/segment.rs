@@ -164,7 +164,13 @@ pub fn recover(dir: &Path, verify_all: bool) -> Result<Recovered, LogError> {
     }
 
     let end = bases[last] + lens[last];
-    info!(dir = %dir.display(), segments = bases.len(), end, records_verified = records, "opened embedded event log");
+    info!(
+        dir = %dir.display(),
+        segments = bases.len(),
+        end,
+        records_verified = records,
+        "opened embedded event log"
+    );
     Ok(Recovered {
         segments: bases,
         end,

@@ -14,6 +14,8 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+/// A member of a consumer group. `poll_batch` is cancel-safe: a message leaves
+/// librdkafka's queue only when a poll returns it.
 pub(super) struct KafkaConsumer {
     /// `None` once closed.
     consumer: Option<StreamConsumer<PositioningContext>>,
@@ -54,8 +56,9 @@ fn to_record(message: &BorrowedMessage<'_>) -> LogRecord {
 }
 
 /// Errors after which polling again cannot help (configuration, authorisation, a fatal
-/// client state). Everything else (broker restarts, leader moves, timeouts) librdkafka
-/// retries on its own, so those are logged and polling continues.
+/// client state, a start position beyond the end of the partition). Everything else
+/// (broker restarts, leader moves, timeouts) librdkafka retries on its own, so those are
+/// logged and polling continues.
 fn is_permanent(error: &KafkaError) -> bool {
     use rdkafka::types::RDKafkaErrorCode as Code;
     matches!(error, KafkaError::MessageConsumptionFatal(_))
@@ -69,6 +72,8 @@ fn is_permanent(error: &KafkaError) -> bool {
                     | Code::SaslAuthenticationFailed
                     | Code::UnknownTopic
                     | Code::InvalidConfig
+                    | Code::AutoOffsetReset
+                    | Code::OffsetOutOfRange
             )
         )
 }
@@ -89,7 +94,11 @@ fn close_in_background(
             let _ = done.send(());
         });
     if let Err(e) = spawned {
-        warn!(%group, error = %e, "could not start a thread to close the kafka consumer; it is leaked");
+        warn!(
+            %group,
+            error = %e,
+            "could not start a thread to close the kafka consumer; it is leaked"
+        );
     }
     finished
 }
@@ -167,9 +176,10 @@ impl LogConsumer for KafkaConsumer {
 
 impl Drop for KafkaConsumer {
     fn drop(&mut self) {
-        // Dropped without `close`: still never block the caller's thread.
+        // Dropped without `close`: still never block the caller's thread, and nobody
+        // waits for the outcome.
         if let Some(consumer) = self.consumer.take() {
-            let _ = close_in_background(consumer, self.group.clone());
+            drop(close_in_background(consumer, self.group.clone()));
         }
     }
 }

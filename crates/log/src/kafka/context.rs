@@ -90,7 +90,12 @@ impl PositioningContext {
             tpl.set_partition_offset(topic, *partition, offset)?;
             placed.push(format!("{partition}@{offset:?}"));
         }
-        info!(group = %self.group, topic = %self.topic, partitions = ?placed, "kafka partitions assigned");
+        info!(
+            group = %self.group,
+            topic = %self.topic,
+            partitions = ?placed,
+            "kafka partitions assigned"
+        );
         match consumer.rebalance_protocol() {
             RebalanceProtocol::Cooperative => consumer.incremental_assign(tpl),
             _ => consumer.assign(tpl),
@@ -130,7 +135,11 @@ impl ConsumerContext for PositioningContext {
             other => {
                 // librdkafka asks the application to drop its assignment on errors; it
                 // rejoins the group by itself.
-                warn!(group = %self.group, error = ?other, "kafka rebalance failed; dropping the assignment");
+                warn!(
+                    group = %self.group,
+                    error = ?other,
+                    "kafka rebalance failed; dropping the assignment"
+                );
                 consumer.unassign()
             }
         };

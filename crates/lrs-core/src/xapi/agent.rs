@@ -145,13 +145,16 @@ pub(crate) fn check_agent(v: &Value, p: &Path) -> R {
     let Some(obj) = v.as_object() else {
         return Ok(());
     };
-    if obj.contains_key("member") {
-        return Err(p
-            .key("member")
-            .err("only a Group may have \"member\"; this is an Agent"));
+    let mut ifis = 0;
+    for (key, val) in obj {
+        if key == "member" {
+            return Err(p
+                .key("member")
+                .err("only a Group may have \"member\"; this is an Agent"));
+        }
+        ifis += usize::from(check_ifi(key, val, p)?);
     }
-    let n = check_ifis(obj, p)?;
-    if n != 1 {
+    if ifis != 1 {
         return Err(p.err(format!(
             "an Agent must have exactly one identifier ({IFI_LIST}), {}",
             found(obj)
@@ -165,15 +168,22 @@ pub(crate) fn check_group(v: &Value, p: &Path, rule: GroupRule) -> R {
     let Some(obj) = v.as_object() else {
         return Ok(());
     };
-    let n = check_ifis(obj, p)?;
-    if n > 1 {
+    let mut ifis = 0;
+    let mut member = None;
+    for (key, val) in obj {
+        if key == "member" {
+            member = Some(val);
+        } else {
+            ifis += usize::from(check_ifi(key, val, p)?);
+        }
+    }
+    if ifis > 1 {
         return Err(p.err(format!(
             "a Group must have at most one identifier ({IFI_LIST}), {}",
             found(obj)
         )));
     }
-    let members = obj.get("member").and_then(Value::as_array);
-    if let Some(members) = members {
+    if let Some(Value::Array(members)) = member {
         let mp = p.key("member");
         for (i, m) in members.iter().enumerate() {
             let ip = mp.index(i);
@@ -188,79 +198,76 @@ pub(crate) fn check_group(v: &Value, p: &Path, rule: GroupRule) -> R {
             }
         }
     }
+    // A non-array `member` is left for the schema's type error.
+    let member_count = match member {
+        None => Some(0),
+        Some(m) => m.as_array().map(Vec::len),
+    };
     match rule {
         GroupRule::Authority => {
-            if n != 0 {
+            if ifis != 0 {
                 return Err(p.err("an authority Group must be anonymous (no mbox, mbox_sha1sum, openid or account): it stands for an application and a user"));
             }
-            // A non-array `member` is left for the schema's type error.
-            let count = match obj.get("member") {
-                None => Some(0),
-                Some(m) => m.as_array().map(Vec::len),
-            };
-            if let Some(count) = count.filter(|&c| c != 2) {
+            if let Some(count) = member_count.filter(|&c| c != 2) {
                 return Err(p.err(format!(
                     "an authority Group must have exactly 2 members (the application and the user), found {count}"
                 )));
             }
         }
-        GroupRule::Identified if n == 0 => {
-            return Err(p.err(format!("must be an Agent or an identified Group (one with {IFI_LIST}); an anonymous Group cannot be used here")));
+        GroupRule::Identified if ifis == 0 => {
+            return Err(p.err(format!(
+                "must be an Agent or an identified Group (one with {IFI_LIST}); an anonymous Group cannot be used here"
+            )));
         }
-        _ if n == 0 => match obj.get("member") {
+        _ if ifis == 0 => match member {
             None => {
                 return Err(p.err(format!(
                     "an anonymous Group (no {IFI_LIST}) must have \"member\""
-                )));
+                )))
             }
-            Some(Value::Array(a)) if a.is_empty() => {
+            Some(_) if member_count == Some(0) => {
                 return Err(p
                     .key("member")
                     .err("an anonymous Group must have at least one member"));
             }
-            _ => {}
+            Some(_) => {}
         },
         _ => {}
     }
     Ok(())
 }
 
-/// Checks the format of every IFI present and returns how many there are.
-fn check_ifis(obj: &Map<String, Value>, p: &Path) -> Result<usize, ValidationError> {
-    let mut n = 0;
-    if let Some(v) = obj.get("mbox") {
-        n += 1;
-        if let Some(s) = v.as_str() {
-            if !is_valid_mailto(s) {
-                return Err(p.key("mbox").err(format!("not a mailto IRI with a valid email address (e.g. \"mailto:someone@example.com\"): {}", quote(s))));
+/// Checks the format of one property if it is an IFI; returns whether it is one.
+fn check_ifi(key: &str, val: &Value, p: &Path) -> Result<bool, ValidationError> {
+    let s = val.as_str();
+    match key {
+        "mbox" => {
+            if let Some(s) = s.filter(|s| !is_valid_mailto(s)) {
+                return Err(p.key(key).err(format!(
+                    "not a mailto IRI with a valid email address (e.g. \"mailto:someone@example.com\"): {}",
+                    quote(s)
+                )));
             }
         }
-    }
-    if let Some(v) = obj.get("mbox_sha1sum") {
-        n += 1;
-        if let Some(s) = v.as_str() {
-            if !is_sha1_hex(s) {
-                return Err(p.key("mbox_sha1sum").err(format!(
+        "mbox_sha1sum" => {
+            if let Some(s) = s.filter(|s| !is_sha1_hex(s)) {
+                return Err(p.key(key).err(format!(
                     "must be the 40-digit hex SHA-1 of a mailto IRI: {}",
                     quote(s)
                 )));
             }
         }
-    }
-    if let Some(v) = obj.get("openid") {
-        n += 1;
-        if let Some(s) = v.as_str() {
-            if !is_valid_iri(s) {
-                return Err(p
-                    .key("openid")
-                    .err(format!("not an absolute URI: {}", quote(s))));
+        "openid" => {
+            if let Some(s) = s.filter(|s| !is_valid_iri(s)) {
+                return Err(p.key(key).err(format!("not an absolute URI: {}", quote(s))));
             }
         }
-    }
-    if let Some(v) = obj.get("account") {
-        n += 1;
-        if let Some(home) = v.get("homePage").and_then(Value::as_str) {
-            if !is_valid_iri(home) {
+        "account" => {
+            if let Some(home) = val
+                .get("homePage")
+                .and_then(Value::as_str)
+                .filter(|h| !is_valid_iri(h))
+            {
                 let ap = p.key("account");
                 return Err(ap.key("homePage").err(format!(
                     "not a valid IRL (an absolute IRI with a scheme is required): {}",
@@ -268,8 +275,9 @@ fn check_ifis(obj: &Map<String, Value>, p: &Path) -> Result<usize, ValidationErr
                 )));
             }
         }
+        _ => return Ok(false),
     }
-    Ok(n)
+    Ok(true)
 }
 
 /// "found none" / "found 2: mbox, openid" for IFI cardinality messages.

@@ -18,9 +18,10 @@ pub fn is_valid_duration(s: &str) -> bool {
 }
 
 /// Duration in seconds for analytics; years count 365 days and months 30 days (a duration
-/// has no anchor date, so calendar lengths are unknowable). None when invalid.
+/// has no anchor date, so calendar lengths are unknowable). None when invalid, or too
+/// large for an f64.
 pub fn duration_seconds(s: &str) -> Option<f64> {
-    parse(s).map(|d| d.seconds)
+    parse(s).map(|d| d.seconds).filter(|s| s.is_finite())
 }
 
 /// The duration with seconds digits beyond the second decimal removed, borrowing when there
@@ -241,6 +242,9 @@ mod tests {
         );
         assert!((duration_seconds("PT1.25S").unwrap() - 1.25).abs() < 1e-9);
         assert_eq!(duration_seconds("P4W1D"), None);
+        let huge = format!("P{}Y", "9".repeat(400));
+        assert!(is_valid_duration(&huge));
+        assert_eq!(duration_seconds(&huge), None);
     }
 
     // §1.10 truncate (never round) below 0.01 s

@@ -1,8 +1,8 @@
 //! Statement validation (§1, plus the voiding shape of §2.10 and the signature attachment
 //! rule of §2.13) and the POST/PUT body entry point.
 //!
-//! Validation runs in two passes over the parsed `Value`, neither of which allocates for a
-//! valid statement:
+//! Validation runs in two passes over the parsed `Value`; neither builds paths or messages
+//! unless something is wrong:
 //! 1. rule checks (this module and `agent.rs`): formats and cross-field rules, written to
 //!    skip values of the wrong JSON type;
 //! 2. the JSON Schema (`schema.rs`): unknown keys, types, required keys, nulls, enums.
@@ -45,7 +45,6 @@ const INTERACTION_TYPES: [&str; 10] = [
     "other",
 ];
 const CONTEXT_ACTIVITY_KEYS: [&str; 4] = ["parent", "grouping", "category", "other"];
-const COMPONENT_LISTS: [&str; 5] = ["choices", "scale", "source", "target", "steps"];
 
 /// Parse a POST/PUT statements body (one Statement object, or an array of them) strictly
 /// and validate every statement for `version`. Paths are `statement` for a single object
@@ -122,82 +121,59 @@ struct Rules {
     version: XapiVersion,
 }
 
+// The checks below walk each object's entries once and dispatch on the key, rather than
+// looking keys up: every `Map::get` hashes the key, and a typical statement would need about
+// a hundred lookups. Unknown keys are skipped here; the schema reports them.
 impl Rules {
     fn statement(&self, v: &Value, p: &Path, level: Level) -> R {
         let Some(s) = v.as_object() else {
             return Ok(());
         };
-        if level == Level::SubStatement {
-            for key in ["id", "stored", "version", "authority"] {
-                if s.contains_key(key) {
-                    return Err(p.key(key).err("not allowed in a SubStatement"));
-                }
-            }
-        }
-        if let Some(id) = s.get("id") {
-            uuid(id, &p.key("id"))?;
-        }
-        if let Some(actor) = s.get("actor") {
-            agent::check_actor(actor, &p.key("actor"))?;
-        }
-        if let Some(verb) = s.get("verb") {
-            self.verb(verb, &p.key("verb"))?;
-        }
         check_voiding(s, p)?;
-        if let Some(object) = s.get("object") {
-            self.object(object, &p.key("object"), level)?;
-        }
-        if let Some(result) = s.get("result") {
-            self.result(result, &p.key("result"))?;
-        }
-        if let Some(context) = s.get("context") {
-            self.context(
-                context,
-                &p.key("context"),
-                object_is_activity(s.get("object")),
-            )?;
-        }
-        for key in ["timestamp", "stored"] {
-            if let Some(t) = s.get(key) {
-                timestamp(t, &p.key(key))?;
-            }
-        }
-        if let Some(authority) = s.get("authority") {
-            agent::check_authority(authority, &p.key("authority"))?;
-        }
-        if let Some(Value::String(ver)) = s.get("version") {
-            if !self.version.accepts_statement_version(ver) {
-                let accepted = match self.version {
-                    XapiVersion::V1_0_3 => "\"1.0\" or \"1.0.x\"",
-                    XapiVersion::V2_0_0 => "\"1.0.x\" or \"2.0.x\"",
-                };
-                return Err(p.key("version").err(format!(
-                    "unsupported statement version {} (an xAPI {} request accepts {accepted})",
-                    quote(ver),
-                    self.version.header_value()
-                )));
-            }
-        }
-        if let Some(Value::Array(attachments)) = s.get("attachments") {
-            let ap = p.key("attachments");
-            for (i, a) in attachments.iter().enumerate() {
-                attachment(a, &ap.index(i))?;
+        let object_is_activity = object_is_activity(s.get("object"));
+        for (key, val) in s {
+            let kp = p.key(key);
+            match key.as_str() {
+                "id" | "stored" | "version" | "authority" if level == Level::SubStatement => {
+                    return Err(kp.err("not allowed in a SubStatement"));
+                }
+                "id" => uuid(val, &kp)?,
+                "actor" => agent::check_actor(val, &kp)?,
+                "verb" => verb(val, &kp)?,
+                "object" => self.object(val, &kp, level)?,
+                "result" => result(val, &kp)?,
+                "context" => self.context(val, &kp, object_is_activity)?,
+                "timestamp" | "stored" => timestamp(val, &kp)?,
+                "authority" => agent::check_authority(val, &kp)?,
+                "version" => self.statement_version(val, &kp)?,
+                "attachments" => {
+                    if let Value::Array(items) = val {
+                        for (i, a) in items.iter().enumerate() {
+                            attachment(a, &kp.index(i))?;
+                        }
+                    }
+                }
+                _ => {}
             }
         }
         Ok(())
     }
 
-    fn verb(&self, v: &Value, p: &Path) -> R {
-        let Some(verb) = v.as_object() else {
-            return Ok(());
-        };
-        if let Some(id) = verb.get("id") {
-            iri(id, &p.key("id"))?;
+    fn statement_version(&self, v: &Value, p: &Path) -> R {
+        match v.as_str() {
+            Some(ver) if !self.version.accepts_statement_version(ver) => {
+                let accepted = match self.version {
+                    XapiVersion::V1_0_3 => "\"1.0\" or \"1.0.x\"",
+                    XapiVersion::V2_0_0 => "\"1.0.x\" or \"2.0.x\"",
+                };
+                Err(p.err(format!(
+                    "unsupported statement version {} (an xAPI {} request accepts {accepted})",
+                    quote(ver),
+                    self.version.header_value()
+                )))
+            }
+            _ => Ok(()),
         }
-        if let Some(display) = verb.get("display") {
-            language_map(display, &p.key("display"))?;
-        }
-        Ok(())
     }
 
     fn object(&self, v: &Value, p: &Path, level: Level) -> R {
@@ -229,118 +205,82 @@ impl Rules {
         }
     }
 
-    fn result(&self, v: &Value, p: &Path) -> R {
-        let Some(r) = v.as_object() else {
-            return Ok(());
-        };
-        if let Some(Value::Object(score)) = r.get("score") {
-            check_score(score, &p.key("score"))?;
-        }
-        if let Some(Value::String(d)) = r.get("duration") {
-            if !is_valid_duration(d) {
-                return Err(p.key("duration").err(format!(
-                    "not a valid ISO 8601 duration (PnYnMnDTnHnMnS or PnW, e.g. \"PT1H30M5.25S\"): {}",
-                    quote(d)
-                )));
-            }
-        }
-        if let Some(ext) = r.get("extensions") {
-            extensions(ext, &p.key("extensions"))?;
-        }
-        Ok(())
-    }
-
     fn context(&self, v: &Value, p: &Path, object_is_activity: bool) -> R {
         let Some(c) = v.as_object() else {
             return Ok(());
         };
-        if let Some(r) = c.get("registration") {
-            uuid(r, &p.key("registration"))?;
-        }
-        if let Some(i) = c.get("instructor") {
-            agent::check_actor(i, &p.key("instructor"))?;
-        }
-        if let Some(team) = c.get("team") {
-            let tp = p.key("team");
-            match team.get("objectType") {
-                Some(Value::String(t)) if t == "Group" => {
-                    agent::check_group(team, &tp, GroupRule::Any)?
+        for (key, val) in c {
+            let kp = p.key(key);
+            match key.as_str() {
+                "registration" => uuid(val, &kp)?,
+                "instructor" => agent::check_actor(val, &kp)?,
+                "team" => match val.get("objectType") {
+                    Some(Value::String(t)) if t == "Group" => {
+                        agent::check_group(val, &kp, GroupRule::Any)?
+                    }
+                    _ if val.is_object() => {
+                        return Err(kp.err("must be a Group (objectType \"Group\")"))
+                    }
+                    _ => {}
+                },
+                "contextActivities" => context_activities(val, &kp)?,
+                "revision" | "platform" if !object_is_activity => {
+                    return Err(kp.err("only allowed when the statement's object is an Activity"));
                 }
-                _ if team.is_object() => {
-                    return Err(tp.err("must be a Group (objectType \"Group\")"))
+                "language" => {
+                    if let Some(lang) = val.as_str().filter(|l| !is_valid_language_tag(l)) {
+                        return Err(kp.err(format!(
+                            "not a valid RFC 5646 language tag: {}",
+                            quote(lang)
+                        )));
+                    }
                 }
-                _ => {}
-            }
-        }
-        if let Some(Value::Object(ca)) = c.get("contextActivities") {
-            let cap = p.key("contextActivities");
-            if ca.is_empty() {
-                return Err(
-                    cap.err("must not be empty (allowed keys: parent, grouping, category, other)")
-                );
-            }
-            for (key, list) in ca {
-                if !CONTEXT_ACTIVITY_KEYS.contains(&key.as_str()) {
-                    continue; // unknown key: the schema reports it
-                }
-                let kp = cap.key(key);
-                match list {
-                    Value::Array(items) => {
-                        for (i, item) in items.iter().enumerate() {
-                            context_activity(item, &kp.index(i))?;
+                "statement" => {
+                    if let Value::Object(sr) = val {
+                        match sr.get("objectType") {
+                            Some(Value::String(t)) if t != "StatementRef" => {
+                                return Err(kp
+                                    .key("objectType")
+                                    .err(format!("must be \"StatementRef\" (got {})", quote(t))));
+                            }
+                            _ => statement_ref(sr, &kp)?,
                         }
                     }
-                    other => context_activity(other, &kp)?,
                 }
-            }
-        }
-        for key in ["revision", "platform"] {
-            if c.contains_key(key) && !object_is_activity {
-                return Err(p
-                    .key(key)
-                    .err("only allowed when the statement's object is an Activity"));
-            }
-        }
-        if let Some(Value::String(lang)) = c.get("language") {
-            if !is_valid_language_tag(lang) {
-                return Err(p.key("language").err(format!(
-                    "not a valid RFC 5646 language tag: {}",
-                    quote(lang)
-                )));
-            }
-        }
-        if let Some(Value::Object(sr)) = c.get("statement") {
-            let sp = p.key("statement");
-            match sr.get("objectType") {
-                Some(Value::String(t)) if t != "StatementRef" => {
-                    return Err(sp
-                        .key("objectType")
-                        .err(format!("must be \"StatementRef\" (got {})", quote(t))));
+                "extensions" => extensions(val, &kp)?,
+                "contextAgents" | "contextGroups" => {
+                    if self.version == XapiVersion::V1_0_3 {
+                        return Err(kp.err("not allowed on an xAPI 1.0.3 request (contextAgents and contextGroups were added in xAPI 2.0)"));
+                    }
+                    if let Value::Array(items) = val {
+                        for (i, item) in items.iter().enumerate() {
+                            context_agent_or_group(item, &kp.index(i), key == "contextAgents")?;
+                        }
+                    }
                 }
-                _ => statement_ref(sr, &sp)?,
-            }
-        }
-        if let Some(ext) = c.get("extensions") {
-            extensions(ext, &p.key("extensions"))?;
-        }
-        for key in ["contextAgents", "contextGroups"] {
-            let Some(list) = c.get(key) else { continue };
-            let lp = p.key(key);
-            if self.version == XapiVersion::V1_0_3 {
-                return Err(lp.err("not allowed on an xAPI 1.0.3 request (contextAgents and contextGroups were added in xAPI 2.0)"));
-            }
-            if let Value::Array(items) = list {
-                for (i, item) in items.iter().enumerate() {
-                    context_agent_or_group(item, &lp.index(i), key == "contextAgents")?;
-                }
+                _ => {}
             }
         }
         Ok(())
     }
 }
 
-/// Voiding statements must target a StatementRef (§2.10). Checked before the object itself
-/// so the message explains the real problem.
+fn verb(v: &Value, p: &Path) -> R {
+    let Some(verb) = v.as_object() else {
+        return Ok(());
+    };
+    for (key, val) in verb {
+        match key.as_str() {
+            "id" => iri(val, &p.key(key))?,
+            "display" => language_map(val, &p.key(key))?,
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Voiding statements must target a StatementRef (§2.10). Checked before anything else so
+/// the message explains the real problem.
 fn check_voiding(s: &Map<String, Value>, p: &Path) -> R {
     let verb_id = s
         .get("verb")
@@ -372,63 +312,89 @@ fn object_is_activity(object: Option<&Value>) -> bool {
     }
 }
 
+/// An Activity (statement object or context activity).
 fn activity(o: &Map<String, Value>, p: &Path) -> R {
-    if let Some(id) = o.get("id") {
-        iri(id, &p.key("id"))?;
-    }
-    if let Some(Value::Object(def)) = o.get("definition") {
-        definition(def, &p.key("definition"))?;
+    for (key, val) in o {
+        let kp = p.key(key);
+        match key.as_str() {
+            "id" => iri(val, &kp)?,
+            "definition" => {
+                if let Value::Object(def) = val {
+                    definition(def, &kp)?;
+                }
+            }
+            // the object dispatch only sends Activities here; context activities need the check
+            "objectType" => {
+                if let Some(t) = val.as_str().filter(|&t| t != "Activity") {
+                    return Err(kp.err(format!("must be \"Activity\" (got {})", quote(t))));
+                }
+            }
+            _ => {}
+        }
     }
     Ok(())
 }
 
-fn context_activity(v: &Value, p: &Path) -> R {
-    let Some(o) = v.as_object() else {
+/// Keys parent/grouping/category/other, each one Activity or an array of Activities.
+fn context_activities(v: &Value, p: &Path) -> R {
+    let Some(ca) = v.as_object() else {
         return Ok(());
     };
-    if let Some(Value::String(t)) = o.get("objectType") {
-        if t != "Activity" {
-            return Err(p
-                .key("objectType")
-                .err(format!("must be \"Activity\" (got {})", quote(t))));
+    if ca.is_empty() {
+        return Err(p.err("must not be empty (allowed keys: parent, grouping, category, other)"));
+    }
+    for (key, list) in ca {
+        if !CONTEXT_ACTIVITY_KEYS.contains(&key.as_str()) {
+            continue; // unknown key: the schema reports it
+        }
+        let kp = p.key(key);
+        match list {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Value::Object(o) = item {
+                        activity(o, &kp.index(i))?;
+                    }
+                }
+            }
+            Value::Object(o) => activity(o, &kp)?,
+            _ => {}
         }
     }
-    activity(o, p)
+    Ok(())
 }
 
 fn definition(d: &Map<String, Value>, p: &Path) -> R {
-    for key in ["name", "description"] {
-        if let Some(m) = d.get(key) {
-            language_map(m, &p.key(key))?;
+    let mut has_interaction_type = false;
+    let mut has_pattern = false;
+    for (key, val) in d {
+        let kp = p.key(key);
+        match key.as_str() {
+            "name" | "description" => language_map(val, &kp)?,
+            "type" | "moreInfo" => iri(val, &kp)?,
+            "extensions" => extensions(val, &kp)?,
+            "interactionType" => {
+                has_interaction_type = true;
+                if let Some(t) = val.as_str().filter(|t| !INTERACTION_TYPES.contains(t)) {
+                    return Err(kp.err(format!(
+                        "must be one of {} (got {})",
+                        INTERACTION_TYPES.map(|t| format!("\"{t}\"")).join(", "),
+                        quote(t)
+                    )));
+                }
+            }
+            "correctResponsesPattern" => has_pattern = true,
+            "choices" | "scale" | "source" | "target" | "steps" => {
+                if let Value::Array(items) = val {
+                    interaction_components(items, &kp)?;
+                }
+            }
+            _ => {}
         }
     }
-    for key in ["type", "moreInfo"] {
-        if let Some(i) = d.get(key) {
-            iri(i, &p.key(key))?;
-        }
-    }
-    if let Some(ext) = d.get("extensions") {
-        extensions(ext, &p.key("extensions"))?;
-    }
-    match d.get("interactionType") {
-        Some(Value::String(t)) if !INTERACTION_TYPES.contains(&t.as_str()) => {
-            return Err(p.key("interactionType").err(format!(
-                "must be one of {} (got {})",
-                INTERACTION_TYPES.map(|t| format!("\"{t}\"")).join(", "),
-                quote(t)
-            )));
-        }
-        None if d.contains_key("correctResponsesPattern") => {
-            return Err(p
-                .key("correctResponsesPattern")
-                .err("requires \"interactionType\" in the same definition"));
-        }
-        _ => {}
-    }
-    for key in COMPONENT_LISTS {
-        if let Some(Value::Array(items)) = d.get(key) {
-            interaction_components(items, &p.key(key))?;
-        }
+    if has_pattern && !has_interaction_type {
+        return Err(p
+            .key("correctResponsesPattern")
+            .err("requires \"interactionType\" in the same definition"));
     }
     Ok(())
 }
@@ -441,21 +407,22 @@ fn interaction_components(items: &[Value], p: &Path) -> R {
             language_map(desc, &ip.key("description"))?;
         }
     }
-    let ids = items
+    let mut ids = items
         .iter()
         .enumerate()
         .filter_map(|(i, c)| Some((i, c.get("id")?.as_str()?)));
-    // Lists are usually a handful of entries: a linear scan beats hashing there.
+    // Lists are usually a handful of entries: scanning a stack array beats hashing there.
     let duplicate = if items.len() <= 16 {
-        let mut seen: Vec<&str> = Vec::with_capacity(items.len());
-        ids.into_iter().find(|&(_, id)| {
-            let dup = seen.contains(&id);
-            seen.push(id);
+        let (mut seen, mut n) = ([""; 16], 0);
+        ids.find(|&(_, id)| {
+            let dup = seen[..n].contains(&id);
+            seen[n] = id;
+            n += 1;
             dup
         })
     } else {
         let mut seen = HashSet::with_capacity(items.len());
-        ids.into_iter().find(|&(_, id)| !seen.insert(id))
+        ids.find(|&(_, id)| !seen.insert(id))
     };
     match duplicate {
         Some((i, id)) => {
@@ -475,16 +442,50 @@ fn statement_ref(o: &Map<String, Value>, p: &Path) -> R {
     }
 }
 
-fn check_score(score: &Map<String, Value>, p: &Path) -> R {
-    let num = |k: &str| score.get(k).and_then(Value::as_f64);
-    if let Some(scaled) = num("scaled") {
-        if !(-1.0..=1.0).contains(&scaled) {
-            return Err(p
-                .key("scaled")
-                .err(format!("must be between -1 and 1 (got {scaled})")));
+fn result(v: &Value, p: &Path) -> R {
+    let Some(r) = v.as_object() else {
+        return Ok(());
+    };
+    for (key, val) in r {
+        let kp = p.key(key);
+        match key.as_str() {
+            "score" => {
+                if let Value::Object(score) = val {
+                    check_score(score, &kp)?;
+                }
+            }
+            "duration" => {
+                if let Some(d) = val.as_str().filter(|d| !is_valid_duration(d)) {
+                    return Err(kp.err(format!(
+                        "not a valid ISO 8601 duration (PnYnMnDTnHnMnS or PnW, e.g. \"PT1H30M5.25S\"): {}",
+                        quote(d)
+                    )));
+                }
+            }
+            "extensions" => extensions(val, &kp)?,
+            _ => {}
         }
     }
-    let (min, max, raw) = (num("min"), num("max"), num("raw"));
+    Ok(())
+}
+
+fn check_score(score: &Map<String, Value>, p: &Path) -> R {
+    let (mut scaled, mut raw, mut min, mut max) = (None, None, None, None);
+    for (key, val) in score {
+        let slot = match key.as_str() {
+            "scaled" => &mut scaled,
+            "raw" => &mut raw,
+            "min" => &mut min,
+            "max" => &mut max,
+            _ => continue,
+        };
+        *slot = val.as_f64();
+    }
+    if let Some(scaled) = scaled.filter(|s| !(-1.0..=1.0).contains(s)) {
+        return Err(p
+            .key("scaled")
+            .err(format!("must be between -1 and 1 (got {scaled})")));
+    }
     if let (Some(min), Some(max)) = (min, max) {
         if min >= max {
             return Err(p
@@ -516,38 +517,42 @@ fn context_agent_or_group(v: &Value, p: &Path, is_agent: bool) -> R {
     } else {
         ("contextGroup", "group")
     };
-    if let Some(Value::String(t)) = o.get("objectType") {
-        if t != expected {
-            return Err(p
-                .key("objectType")
-                .err(format!("must be \"{expected}\" (got {})", quote(t))));
-        }
-    }
-    if let Some(who) = o.get(member_key) {
-        let wp = p.key(member_key);
-        let object_type = who.get("objectType").and_then(Value::as_str);
-        if is_agent {
-            match object_type {
-                None | Some("Agent") => agent::check_agent(who, &wp)?,
-                Some(_) => return Err(wp.err("must be an Agent")),
-            }
-        } else {
-            match object_type {
-                Some("Group") => agent::check_group(who, &wp, GroupRule::Any)?,
-                _ if who.is_object() => {
-                    return Err(wp.err("must be a Group (objectType \"Group\")"))
+    for (key, val) in o {
+        let kp = p.key(key);
+        match key.as_str() {
+            "objectType" => {
+                if let Some(t) = val.as_str().filter(|&t| t != expected) {
+                    return Err(kp.err(format!("must be \"{expected}\" (got {})", quote(t))));
                 }
-                _ => {}
             }
-        }
-    }
-    if let Some(Value::Array(types)) = o.get("relevantTypes") {
-        let tp = p.key("relevantTypes");
-        if types.is_empty() {
-            return Err(tp.err("must contain at least one IRI when present"));
-        }
-        for (i, t) in types.iter().enumerate() {
-            iri(t, &tp.index(i))?;
+            k if k == member_key => {
+                let object_type = val.get("objectType").and_then(Value::as_str);
+                if is_agent {
+                    match object_type {
+                        None | Some("Agent") => agent::check_agent(val, &kp)?,
+                        Some(_) => return Err(kp.err("must be an Agent")),
+                    }
+                } else {
+                    match object_type {
+                        Some("Group") => agent::check_group(val, &kp, GroupRule::Any)?,
+                        _ if val.is_object() => {
+                            return Err(kp.err("must be a Group (objectType \"Group\")"))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "relevantTypes" => {
+                if let Value::Array(types) = val {
+                    if types.is_empty() {
+                        return Err(kp.err("must contain at least one IRI when present"));
+                    }
+                    for (i, t) in types.iter().enumerate() {
+                        iri(t, &kp.index(i))?;
+                    }
+                }
+            }
+            _ => {}
         }
     }
     Ok(())
@@ -557,34 +562,38 @@ fn attachment(v: &Value, p: &Path) -> R {
     let Some(a) = v.as_object() else {
         return Ok(());
     };
-    for key in ["usageType", "fileUrl"] {
-        if let Some(i) = a.get(key) {
-            iri(i, &p.key(key))?;
+    let mut is_signature = false;
+    let mut content_type = None;
+    for (key, val) in a {
+        let kp = p.key(key);
+        match key.as_str() {
+            "usageType" | "fileUrl" => {
+                iri(val, &kp)?;
+                is_signature |= key == "usageType" && val.as_str() == Some(SIGNATURE_USAGE_TYPE);
+            }
+            "display" | "description" => language_map(val, &kp)?,
+            "contentType" => {
+                if let Some(ct) = val.as_str() {
+                    if !is_valid_media_type(ct) {
+                        return Err(kp.err(format!(
+                            "not a valid media type (e.g. \"text/plain\"): {}",
+                            quote(ct)
+                        )));
+                    }
+                    content_type = Some(ct);
+                }
+            }
+            "sha2" => {
+                if let Some(sha2) = val.as_str().filter(|s| !is_sha2_hex(s)) {
+                    return Err(kp.err(format!(
+                        "must be a hex SHA-2 digest (64, 96 or 128 hex digits for SHA-256/384/512): {}",
+                        quote(sha2)
+                    )));
+                }
+            }
+            _ => {}
         }
     }
-    for key in ["display", "description"] {
-        if let Some(m) = a.get(key) {
-            language_map(m, &p.key(key))?;
-        }
-    }
-    let content_type = a.get("contentType").and_then(Value::as_str);
-    if let Some(ct) = content_type {
-        if !is_valid_media_type(ct) {
-            return Err(p.key("contentType").err(format!(
-                "not a valid media type (e.g. \"text/plain\"): {}",
-                quote(ct)
-            )));
-        }
-    }
-    if let Some(Value::String(sha2)) = a.get("sha2") {
-        if !is_sha2_hex(sha2) {
-            return Err(p.key("sha2").err(format!(
-                "must be a hex SHA-2 digest (64, 96 or 128 hex digits for SHA-256/384/512): {}",
-                quote(sha2)
-            )));
-        }
-    }
-    let is_signature = a.get("usageType").and_then(Value::as_str) == Some(SIGNATURE_USAGE_TYPE);
     if let (true, Some(ct)) = (is_signature, content_type) {
         if !media_type_essence(ct).eq_ignore_ascii_case("application/octet-stream") {
             return Err(p.key("contentType").err(format!(
