@@ -22,8 +22,9 @@ bench=target/release/lrs-bench
 data=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$data"' EXIT
 
+# Rate limiting off: the benchmark drives one credential as hard as it can.
 LRS_DATA_DIR="$data" LRS_LISTEN="127.0.0.1:$port" LRS_BOOTSTRAP_CREDENTIAL=bench:bench-secret \
-    LRS_LOG_LEVEL=warn target/release/lrs serve &
+    LRS_RATE_LIMIT__PER_SECOND=0 LRS_LOG_LEVEL=warn target/release/lrs serve &
 server=$!
 for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break; sleep 0.1; done
 

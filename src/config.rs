@@ -4,6 +4,8 @@
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use lrs_ingest::jwt::IssuerConfig;
+use lrs_ingest::ratelimit::RateLimitConfig;
 use lrs_log::{EmbeddedOptions, KafkaConfig};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -35,7 +37,7 @@ impl Default for ProjectorSettings {
     fn default() -> Self {
         ProjectorSettings {
             consumer: "lrs-projector".into(),
-            batch_max: 2_000,
+            batch_max: 256,
             poll_wait_ms: 100,
         }
     }
@@ -66,6 +68,13 @@ impl Default for KafkaSettings {
     }
 }
 
+/// Trusted JWT issuers (`[[jwt.issuers]]`); none: bearer tokens are refused.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct JwtSettings {
+    pub issuers: Vec<IssuerConfig>,
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default)]
 pub struct Config {
@@ -88,6 +97,14 @@ pub struct Config {
     pub max_body_bytes: usize,
     pub max_page_size: u32,
     pub auth_cache_ttl_secs: u64,
+    /// Tenant whose `admin` credentials manage every tenant; default `bootstrap_tenant`.
+    pub platform_tenant: Option<String>,
+    /// Longest a request may take end to end (503 beyond), ms.
+    pub request_timeout_ms: u64,
+    /// `Strict-Transport-Security` max-age; 0 = header off (set it behind a TLS proxy).
+    pub hsts_max_age_secs: u64,
+    pub rate_limit: RateLimitConfig,
+    pub jwt: JwtSettings,
     /// Read connections to the store.
     pub store_read_connections: u32,
     /// Log format: "text" or "json".
@@ -111,6 +128,11 @@ impl Default for Config {
             max_body_bytes: 16 * 1024 * 1024,
             max_page_size: 500,
             auth_cache_ttl_secs: 30,
+            platform_tenant: None,
+            request_timeout_ms: 60_000,
+            hsts_max_age_secs: 0,
+            rate_limit: RateLimitConfig::default(),
+            jwt: JwtSettings::default(),
             store_read_connections: 8,
             log_format: "text".into(),
             kafka: KafkaSettings::default(),
@@ -136,6 +158,32 @@ impl Config {
             }
             (_, StoreBackend::Postgres) => "postgres://postgres@127.0.0.1:5432/lrs".into(),
         }
+    }
+
+    /// The platform tenant: `platform_tenant`, else the bootstrap tenant.
+    pub fn platform_tenant(&self) -> &str {
+        self.platform_tenant
+            .as_deref()
+            .filter(|t| !t.is_empty())
+            .unwrap_or(&self.bootstrap_tenant)
+    }
+
+    /// A copy safe to print: passwords and secrets replaced.
+    pub fn redacted(&self) -> Config {
+        let mut shown = self.clone();
+        if let Some(c) = &mut shown.bootstrap_credential {
+            if let Some((k, _)) = c.split_once(':') {
+                *c = format!("{k}:***");
+            }
+        }
+        shown.store_url = Some(lrs_store::redact_url(&shown.store_url()));
+        shown.jwt.issuers = shown
+            .jwt
+            .issuers
+            .iter()
+            .map(IssuerConfig::redacted)
+            .collect();
+        shown
     }
 
     pub fn kafka_config(&self) -> KafkaConfig {

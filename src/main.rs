@@ -1,9 +1,11 @@
 //! `lrs`: the event-sourced xAPI Learning Record Store.
 //!
 //! One binary, several roles: `serve` (API + projector, embedded log + SQLite by
-//! default), `ingest` (API → log), `project` (log → read store), `migrate`.
+//! default), `ingest` (API → log), `project` (log → read store), `migrate`; and the
+//! admin client commands `tenant` and `credential` (see `lrs::admin_cli`).
 
 use clap::{Parser, Subcommand};
+use lrs::admin_cli::{self, Connection, CredentialCommand, TenantCommand};
 use lrs::config::{Config, LogBackend, StoreBackend};
 use lrs::run::{self, Roles};
 use std::path::PathBuf;
@@ -44,6 +46,20 @@ enum Command {
     Migrate,
     /// Print the effective configuration (secrets redacted) and exit.
     Config,
+    /// Manage tenants through a running LRS's admin API.
+    Tenant {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manage a tenant's credentials through a running LRS's admin API.
+    Credential {
+        #[command(flatten)]
+        connection: Connection,
+        #[command(subcommand)]
+        command: CredentialCommand,
+    },
 }
 
 fn init_tracing(format: &str) {
@@ -63,6 +79,18 @@ fn init_tracing(format: &str) {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::load(cli.config.as_deref())?;
+    // Admin client commands: no server-side setup (logging, metrics) needed.
+    match cli.command {
+        Some(Command::Tenant {
+            connection,
+            command,
+        }) => admin_cli::exit_on_error(admin_cli::tenant(connection, &config, command).await),
+        Some(Command::Credential {
+            connection,
+            command,
+        }) => admin_cli::exit_on_error(admin_cli::credential(connection, &config, command).await),
+        _ => {}
+    }
     init_tracing(&config.log_format);
     let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
         .install_recorder()
@@ -91,15 +119,9 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Config => {
-            let mut shown = config.clone();
-            if let Some(c) = &mut shown.bootstrap_credential {
-                if let Some((k, _)) = c.split_once(':') {
-                    *c = format!("{k}:***");
-                }
-            }
-            shown.store_url = Some(lrs_store::redact_url(&shown.store_url()));
-            println!("{}", serde_json::to_string_pretty(&shown)?);
+            println!("{}", serde_json::to_string_pretty(&config.redacted())?);
             Ok(())
         }
+        Command::Tenant { .. } | Command::Credential { .. } => Ok(()),
     }
 }

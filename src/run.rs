@@ -6,6 +6,7 @@ use anyhow::Context;
 use lrs_core::log::EventLog;
 use lrs_core::store::ReadStore;
 use lrs_core::TenantId;
+use lrs_ingest::jwt::JwtVerifier;
 use lrs_ingest::pipeline::{poll_outcomes, Pipeline};
 use lrs_ingest::{bootstrap_tenant, AppState, IngestConfig};
 use lrs_log::{EmbeddedLog, KafkaLog};
@@ -51,14 +52,22 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<SqlStore>> {
     Ok(Arc::new(store))
 }
 
-fn ingest_config(config: &Config) -> IngestConfig {
-    IngestConfig {
+fn ingest_config(config: &Config) -> anyhow::Result<IngestConfig> {
+    let platform_tenant = TenantId::parse(config.platform_tenant())
+        .map_err(|e| anyhow::anyhow!("platform_tenant: {e}"))?;
+    let jwt = JwtVerifier::new(&config.jwt.issuers).map_err(anyhow::Error::msg)?;
+    Ok(IngestConfig {
         base_path: config.base_path.clone(),
         apply_timeout: Duration::from_millis(config.apply_timeout_ms),
         max_body_bytes: config.max_body_bytes,
         max_page_size: config.max_page_size,
         auth_cache_ttl: Duration::from_secs(config.auth_cache_ttl_secs),
-    }
+        platform_tenant: platform_tenant.as_str().to_owned(),
+        jwt: Arc::new(jwt),
+        rate_limit: config.rate_limit,
+        request_timeout: Duration::from_millis(config.request_timeout_ms.max(1)),
+        hsts_max_age_secs: config.hsts_max_age_secs,
+    })
 }
 
 fn projector_config(config: &Config) -> ProjectorConfig {
@@ -136,6 +145,8 @@ impl Running {
 
 /// Opens the backends and starts the requested roles.
 pub async fn start(config: Config, roles: Roles, metrics: Option<PrometheusHandle>) -> anyhow::Result<Running> {
+    // Configuration errors (JWT keys, platform tenant) stop the start before any backend.
+    let ingest = ingest_config(&config)?;
     let log = open_log(&config).await?;
     let store = open_store(&config).await?;
     let store_dyn: Arc<dyn ReadStore> = store.clone();
@@ -169,7 +180,10 @@ pub async fn start(config: Config, roles: Roles, metrics: Option<PrometheusHandl
         running.stop().await;
         return Err(e);
     }
-    let state = AppState::new(pipeline, ingest_config(&config), metrics);
+    if !pipeline.store.tenants().await?.iter().any(|t| t.tenant == ingest.platform_tenant) {
+        warn!(platform_tenant = %ingest.platform_tenant, "the platform tenant does not exist, so no one can manage tenants: bootstrap it (bootstrap_tenant) or set platform_tenant to an existing tenant");
+    }
+    let state = AppState::new(pipeline, ingest, metrics);
     let app = lrs_ingest::router(state);
     let listener = tokio::net::TcpListener::bind(&config.listen)
         .await

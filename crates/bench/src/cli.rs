@@ -57,7 +57,7 @@ pub struct InProcessArgs {
     #[arg(long, default_value_t = 100)]
     pub batch_size: usize,
     /// Log records per projector transaction (`project`).
-    #[arg(long, default_value_t = 2_000)]
+    #[arg(long, default_value_t = 256)]
     pub projector_batch: usize,
     /// Read store URL for `project` (an empty PostgreSQL database, or sqlite://…);
     /// default: a temporary SQLite file.

@@ -122,7 +122,9 @@ fn body_json<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
 fn check_text(field: &str, value: &str) -> ApiResult<()> {
     if value.chars().count() > MAX_TEXT || value.chars().any(char::is_control) {
         return Err(ApiError::BadRequest {
-            message: format!("{field} must be at most {MAX_TEXT} characters, without control characters"),
+            message: format!(
+                "{field} must be at most {MAX_TEXT} characters, without control characters"
+            ),
             path: Some(field.into()),
         });
     }
@@ -185,7 +187,14 @@ async fn hash(secret: String) -> ApiResult<String> {
 
 async fn list_tenants(State(state): State<AppState>, principal: Principal) -> ApiResult<Response> {
     require_platform_admin(&state, &principal)?;
-    let tenants: Vec<Value> = state.pipeline.store.tenants().await?.iter().map(tenant_json).collect();
+    let tenants: Vec<Value> = state
+        .pipeline
+        .store
+        .tenants()
+        .await?
+        .iter()
+        .map(tenant_json)
+        .collect();
     Ok(Json(json!({ "tenants": tenants })).into_response())
 }
 
@@ -213,7 +222,15 @@ async fn create_tenant(
     check_text("name", &name)?;
     let payload = EventPayload::TenantCreated(TenantCreated { name: name.clone() });
     let body = json!({ "id": tenant.as_str(), "name": name, "disabled": false });
-    match submit(&state, &principal, &correlation_of(correlation), &tenant, &payload).await? {
+    match submit(
+        &state,
+        &principal,
+        &correlation_of(correlation),
+        &tenant,
+        &payload,
+    )
+    .await?
+    {
         Submitted::Decided(_) => Ok((StatusCode::CREATED, Json(body)).into_response()),
         Submitted::Pending => Ok(pending(body)),
     }
@@ -242,7 +259,14 @@ async fn disable_tenant(
         ));
     }
     let payload = EventPayload::TenantDisabled(TenantDisabled {});
-    let submitted = submit(&state, &principal, &correlation_of(correlation), &tenant, &payload).await?;
+    let submitted = submit(
+        &state,
+        &principal,
+        &correlation_of(correlation),
+        &tenant,
+        &payload,
+    )
+    .await?;
     state.auth.forget_tenant(&tenant).await;
     match submitted {
         Submitted::Decided(_) => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -283,7 +307,10 @@ fn valid_scopes(requested: Vec<String>) -> ApiResult<Vec<String>> {
     for (i, s) in requested.into_iter().enumerate() {
         if !KNOWN_SCOPES.contains(&s.as_str()) {
             return Err(ApiError::BadRequest {
-                message: format!("unknown scope {s:?}; known scopes: {}", KNOWN_SCOPES.join(", ")),
+                message: format!(
+                    "unknown scope {s:?}; known scopes: {}",
+                    KNOWN_SCOPES.join(", ")
+                ),
                 path: Some(format!("scopes[{i}]")),
             });
         }
@@ -324,7 +351,15 @@ async fn create_credential(
         "label": req.label, "authority": authority,
         "note": "the secret is shown only once; store it now",
     });
-    match submit(&state, &principal, &correlation_of(correlation), &tenant, &payload).await? {
+    match submit(
+        &state,
+        &principal,
+        &correlation_of(correlation),
+        &tenant,
+        &payload,
+    )
+    .await?
+    {
         Submitted::Decided(_) => Ok((StatusCode::CREATED, Json(body)).into_response()),
         Submitted::Pending => Ok(pending(body)),
     }
@@ -342,7 +377,14 @@ async fn rotate_credential(
         key: key.clone(),
         secret_hash: hash(secret.clone()).await?,
     });
-    let submitted = submit(&state, &principal, &correlation_of(correlation), &tenant, &payload).await?;
+    let submitted = submit(
+        &state,
+        &principal,
+        &correlation_of(correlation),
+        &tenant,
+        &payload,
+    )
+    .await?;
     // After the verdict: the old secret must not live on in this process's cache.
     state.auth.forget_credential(&key);
     let body = json!({
@@ -368,7 +410,14 @@ async fn revoke_credential(
         ));
     }
     let payload = EventPayload::CredentialRevoked(CredentialRevoked { key: key.clone() });
-    let submitted = submit(&state, &principal, &correlation_of(correlation), &tenant, &payload).await?;
+    let submitted = submit(
+        &state,
+        &principal,
+        &correlation_of(correlation),
+        &tenant,
+        &payload,
+    )
+    .await?;
     state.auth.forget_credential(&key);
     match submitted {
         Submitted::Decided(_) => Ok(StatusCode::NO_CONTENT.into_response()),

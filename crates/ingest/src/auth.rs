@@ -211,6 +211,17 @@ fn verify_secret(secret: &str, hash: &str) -> bool {
     }
 }
 
+/// A copy of an authentication error shared by coalesced requests.
+fn shared_error(e: &ApiError) -> ApiError {
+    match e {
+        ApiError::Unauthorized(m) => ApiError::Unauthorized(m.clone()),
+        ApiError::Forbidden(m) => ApiError::Forbidden(m.clone()),
+        ApiError::Unavailable(m) => ApiError::Unavailable(m.clone()),
+        ApiError::Internal(m) => ApiError::Internal(m.clone()),
+        other => ApiError::Internal(other.to_string()),
+    }
+}
+
 /// Whether a tenant exists and is enabled, as the token path needs it (Basic gets it
 /// with the credential row).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -274,7 +285,9 @@ impl Authenticator {
     /// Drops everything cached about a tenant (after it was disabled).
     pub async fn forget_tenant(&self, tenant: &TenantId) {
         let t = tenant.clone();
-        let _ = self.verified.invalidate_entries_if(move |_, p| p.tenant == t);
+        let _ = self
+            .verified
+            .invalidate_entries_if(move |_, p| p.tenant == t);
         self.tenants.invalidate(tenant.as_str()).await;
     }
 
@@ -317,9 +330,16 @@ impl Authenticator {
         hasher.update([0u8]);
         hasher.update(secret.as_bytes());
         let cache_key: [u8; 32] = hasher.finalize().into();
-        if let Some(p) = self.verified.get(&cache_key).await {
-            return Ok(p);
-        }
+        // Concurrent first requests of one credential share a single verification
+        // (moka coalesces them); only successes are cached.
+        self.verified
+            .try_get_with(cache_key, self.verify(key, secret))
+            .await
+            .map_err(|e| shared_error(&e))
+    }
+
+    /// Looks the credential up and checks the secret (the slow path).
+    async fn verify(&self, key: &str, secret: &str) -> Result<Principal, ApiError> {
         let refused = || ApiError::Unauthorized("invalid credentials".into());
         let record = self.store.credential(key).await?.ok_or_else(refused)?;
         let (secret, hash) = (secret.to_owned(), record.secret_hash.clone());
@@ -349,7 +369,7 @@ impl Authenticator {
         } else {
             Role::OrgAdmin
         };
-        let principal = Principal {
+        Ok(Principal {
             tenant: record.tenant,
             key: record.key,
             scopes: record.scopes,
@@ -358,9 +378,7 @@ impl Authenticator {
             role,
             agent: None,
             groups: Vec::new(),
-        };
-        self.verified.insert(cache_key, principal.clone()).await;
-        Ok(principal)
+        })
     }
 
     async fn bearer(&self, token: &str) -> Result<Principal, ApiError> {
@@ -418,9 +436,7 @@ impl Authenticator {
             Some(t) if t.disabled => TenantState::Disabled,
             Some(_) => TenantState::Active,
         };
-        self.tenants
-            .insert(tenant.as_str().to_owned(), state)
-            .await;
+        self.tenants.insert(tenant.as_str().to_owned(), state).await;
         Ok(state)
     }
 }
@@ -428,12 +444,17 @@ impl Authenticator {
 /// Authenticates, rate-limits and applies the role rules (`roles`) once per request,
 /// then leaves the principal in the request for the `Principal` extractor. Mounted as
 /// a route layer on the xAPI resources (not on About, which is open).
-pub async fn require_principal(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+pub async fn require_principal(
+    State(state): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let principal = match principal_of(&state, req.headers()).await {
         Ok(p) => p,
         Err(e) => return e.into_response(),
     };
-    if let Err(e) = crate::roles::guard(&state, &principal, &req).await {
+    let (method, uri) = (req.method().clone(), req.uri().clone());
+    if let Err(e) = crate::roles::guard(&state, &principal, &method, &uri).await {
         return e.into_response();
     }
     req.extensions_mut().insert(principal);
@@ -506,7 +527,10 @@ mod tests {
         p.agent = Some(serde_json::json!({"mbox": "mailto:a@example.com"}));
         assert_eq!(p.reach(), Reach::Tenant, "org admins are not limited");
         p.role = Role::Learner;
-        assert_eq!(p.reach(), Reach::OwnAgent("mbox:mailto:a@example.com".into()));
+        assert_eq!(
+            p.reach(),
+            Reach::OwnAgent("mbox:mailto:a@example.com".into())
+        );
         p.agent = None;
         assert_eq!(p.reach(), Reach::Nothing, "fails closed");
     }

@@ -16,9 +16,10 @@
 //! own agent is that same account Agent.
 
 use crate::auth::{Role, KNOWN_SCOPES};
+use jsonwebtoken::dangerous::insecure_decode_claims;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{decode, decode_header, insecure_decode_claims, Algorithm, DecodingKey};
+use jsonwebtoken::{decode, decode_header, Algorithm, DecodingKey};
 use jsonwebtoken::{AlgorithmFamily, Validation};
 use lrs_core::xapi::{is_valid_iri, validate_document_agent};
 use lrs_core::TenantId;
@@ -27,8 +28,8 @@ use serde_json::{json, Value};
 use std::path::PathBuf;
 use std::str::FromStr;
 
-/// One trusted token issuer, as configured.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+/// One trusted token issuer, as configured. (`Debug` hides the secret.)
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct IssuerConfig {
     /// The `iss` value its tokens carry.
@@ -65,6 +66,22 @@ impl Default for IssuerConfig {
             home_page: None,
             leeway_secs: 30,
         }
+    }
+}
+
+impl std::fmt::Debug for IssuerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuerConfig")
+            .field("issuer", &self.issuer)
+            .field("audience", &self.audience)
+            .field("algorithm", &self.algorithm)
+            .field("secret", &self.secret.as_ref().map(|_| "***"))
+            .field("public_key_file", &self.public_key_file)
+            .field("jwks_file", &self.jwks_file)
+            .field("tenants", &self.tenants)
+            .field("home_page", &self.home_page)
+            .field("leeway_secs", &self.leeway_secs)
+            .finish()
     }
 }
 
@@ -167,6 +184,7 @@ impl JwtVerifier {
     pub fn verify(&self, token: &str) -> Result<VerifiedToken, String> {
         let header = decode_header(token)
             .map_err(|_| "malformed bearer token: not a signed JWT".to_owned())?;
+        // Unverified, only to pick the issuer whose key then verifies everything.
         let peek: Peek = insecure_decode_claims(token)
             .map_err(|_| "malformed bearer token: its claims are not a JSON object".to_owned())?;
         let iss = peek
@@ -229,7 +247,13 @@ fn load_issuer(c: &IssuerConfig) -> Result<Issuer, String> {
                     } else {
                         DecodingKey::from_ec_pem(&bytes)
                     }
-                    .map_err(|e| format!("{}: not a {} public key PEM: {e}", pem.display(), c.algorithm))?;
+                    .map_err(|e| {
+                        format!(
+                            "{}: not a {} public key PEM: {e}",
+                            pem.display(),
+                            c.algorithm
+                        )
+                    })?;
                     vec![(None, key)]
                 }
                 (None, Some(path)) => {
@@ -353,10 +377,11 @@ impl Issuer {
         let role = Role::parse(&role).ok_or_else(|| {
             format!("token role {role:?} is not one of learner, trainer, org_admin, platform_admin")
         })?;
-        let granted: Vec<String> = match claims.scope.ok_or("token lacks the required claim scope")? {
-            ScopeClaim::Text(s) => s.split_whitespace().map(str::to_owned).collect(),
-            ScopeClaim::List(l) => l,
-        };
+        let granted: Vec<String> =
+            match claims.scope.ok_or("token lacks the required claim scope")? {
+                ScopeClaim::Text(s) => s.split_whitespace().map(str::to_owned).collect(),
+                ScopeClaim::List(l) => l,
+            };
         let mut scopes: Vec<String> = Vec::new();
         for s in granted {
             if KNOWN_SCOPES.contains(&s.as_str()) && !scopes.contains(&s) {
@@ -495,6 +520,13 @@ mod tests {
             ..base.clone()
         };
         assert!(JwtVerifier::new(&[no_key]).is_err());
-        assert!(JwtVerifier::new(&[base.clone(), base]).is_err(), "duplicate issuer");
+        assert!(
+            !format!("{base:?}").contains(SECRET),
+            "Debug hides the secret"
+        );
+        assert!(
+            JwtVerifier::new(&[base.clone(), base]).is_err(),
+            "duplicate issuer"
+        );
     }
 }

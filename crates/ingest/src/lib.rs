@@ -314,18 +314,18 @@ pub fn router(state: AppState) -> Router {
             limits::json_limit_errors,
         ));
     if state.config.hsts_max_age_secs > 0 {
-        if let Ok(v) = header::HeaderValue::from_str(&format!(
-            "max-age={}",
-            state.config.hsts_max_age_secs
-        )) {
-            app = app.layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
-                header::STRICT_TRANSPORT_SECURITY,
-                v,
-            ));
+        if let Ok(v) =
+            header::HeaderValue::from_str(&format!("max-age={}", state.config.hsts_max_age_secs))
+        {
+            app = app.layer(
+                tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+                    header::STRICT_TRANSPORT_SECURITY,
+                    v,
+                ),
+            );
         }
     }
-    app.layer(cors())
-        .layer(axum::middleware::from_fn(
-            middleware::correlation_and_security,
-        ))
+    app.layer(cors()).layer(axum::middleware::from_fn(
+        middleware::correlation_and_security,
+    ))
 }

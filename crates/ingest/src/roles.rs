@@ -20,13 +20,17 @@ use crate::error::ApiError;
 use crate::more::MoreToken;
 use crate::params::Params;
 use crate::AppState;
-use axum::extract::Request;
-use axum::http::Method;
+use axum::http::{Method, Uri};
 use lrs_core::xapi::agent_key;
 use serde_json::Value;
 
 /// Refuses what the principal's role does not reach; `Ok` lets the request proceed.
-pub async fn guard(state: &AppState, principal: &Principal, req: &Request) -> Result<(), ApiError> {
+pub async fn guard(
+    state: &AppState,
+    principal: &Principal,
+    method: &Method,
+    uri: &Uri,
+) -> Result<(), ApiError> {
     let own = match principal.reach() {
         Reach::Tenant => return Ok(()),
         Reach::OwnAgent(key) => key,
@@ -37,12 +41,12 @@ pub async fn guard(state: &AppState, principal: &Principal, req: &Request) -> Re
             )))
         }
     };
-    let Ok(params) = Params::parse(req.uri().query()) else {
+    let Ok(params) = Params::parse(uri.query()) else {
         return Ok(());
     };
-    let path = req.uri().path();
+    let path = uri.path();
     if path.ends_with("/statements") {
-        if matches!(*req.method(), Method::GET | Method::HEAD) {
+        if matches!(*method, Method::GET | Method::HEAD) {
             return statement_read(state, principal, &own, &params).await;
         }
         return Ok(());

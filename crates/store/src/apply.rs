@@ -14,8 +14,8 @@ use crate::index::{statement_index_keys, IndexKind};
 use crate::sql::{execute, fetch_all, Sql};
 use crate::{db_err, Dialect};
 use lrs_core::event::{
-    CredentialCreated, CredentialRevoked, CredentialRotated, DecodeError, EventEnvelope, EventPayload,
-    StatementsSubmitted, TenantCreated,
+    CredentialCreated, CredentialRevoked, CredentialRotated, DecodeError, EventEnvelope,
+    EventPayload, StatementsSubmitted, TenantCreated,
 };
 use lrs_core::log::LogRecord;
 use lrs_core::store::{EventOutcome, StoreError};

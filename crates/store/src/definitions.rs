@@ -200,7 +200,7 @@ pub(crate) fn merge_definition(canonical: &mut Map<String, Value>, incoming: &Ma
                                 .find(|old| old.eq_ignore_ascii_case(k) && *old != k)
                                 .cloned()
                             {
-                                map.remove(&old);
+                                map.shift_remove(&old);
                             }
                         }
                         map.insert(k.clone(), v.clone());
@@ -225,7 +225,6 @@ pub(crate) async fn update<'a>(
     tx: &mut Tx,
     statements: impl Iterator<Item = (&'a str, i64, &'a str)>,
 ) -> Result<(), StoreError> {
-    let __t = std::time::Instant::now();
     let mut seen = Seen::default();
     for (tenant, seq, body) in statements {
         // Bodies were validated before they were accepted; one that does not parse has
@@ -234,11 +233,8 @@ pub(crate) async fn update<'a>(
             seen.statement(tenant, seq, &shape);
         }
     }
-    let __p = __t.elapsed();
     write_definitions(tx, seen.definitions).await?;
-    let r = write_names(tx, seen.names).await;
-    eprintln!("TMPPERF parse {__p:?} total {:?}", __t.elapsed());
-    r
+    write_names(tx, seen.names).await
 }
 
 async fn write_definitions(

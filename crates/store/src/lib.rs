@@ -16,8 +16,9 @@ use async_trait::async_trait;
 use lrs_core::event::DocumentKey;
 use lrs_core::log::LogRecord;
 use lrs_core::store::{
-    AttachmentBody, CredentialInfo, CredentialRecord, DocumentFilter, DocumentIds, EventOutcome, ReadStore,
-    StatementPage, StatementQuery, StoreError, StoredDocument, StoredStatement, TenantRecord,
+    AttachmentBody, CredentialInfo, CredentialRecord, DocumentFilter, DocumentIds, EventOutcome,
+    ReadStore, StatementPage, StatementQuery, StoreError, StoredDocument, StoredStatement,
+    TenantRecord,
 };
 use lrs_core::TenantId;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -4,8 +4,8 @@ use crate::db_err;
 use crate::index::IndexKind;
 use crate::sql::{fetch_all, Sql};
 use lrs_core::store::{
-    CredentialInfo, CredentialRecord, EventOutcome, StatementPage, StatementQuery, StoreError, StoredStatement,
-    TenantRecord,
+    CredentialInfo, CredentialRecord, EventOutcome, StatementPage, StatementQuery, StoreError,
+    StoredStatement, TenantRecord,
 };
 use lrs_core::TenantId;
 use sqlx::any::AnyRow;
@@ -290,7 +290,8 @@ pub(crate) async fn credentials(
     rows.iter()
         .map(|r| {
             let key: String = r.try_get(0).map_err(db_err)?;
-            let corrupt = |e: serde_json::Error| StoreError::Corrupt(format!("credential {key}: {e}"));
+            let corrupt =
+                |e: serde_json::Error| StoreError::Corrupt(format!("credential {key}: {e}"));
             let scopes: String = r.try_get(2).map_err(db_err)?;
             let authority: String = r.try_get(3).map_err(db_err)?;
             Ok(CredentialInfo {
