@@ -5,6 +5,10 @@ use clap::Parser;
 use lrs_bench::cli::{run, Cli, Outcome};
 use std::process::ExitCode;
 
+/// The same allocator as the `lrs` server, so in-process figures compare.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();

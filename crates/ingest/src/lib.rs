@@ -162,8 +162,12 @@ async fn statements_get(
     statements::get(state, principal, headers, Params::parse(query.as_deref())?).await
 }
 
-async fn statements_put(
+/// PUT and POST on /statements: the same inputs, different rules (`statements::put`
+/// stores exactly one statement under `statementId`; `post` stores a batch).
+#[allow(clippy::too_many_arguments)]
+async fn statements_write(
     State(state): State<AppState>,
+    method: Method,
     version: Option<Extension<XapiVersion>>,
     correlation: Option<Extension<CorrelationId>>,
     principal: Principal,
@@ -172,38 +176,12 @@ async fn statements_put(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let params = Params::parse(query.as_deref())?;
-    statements::put(
-        state,
-        principal,
-        version_of(version),
-        correlation_of(correlation),
-        headers,
-        params,
-        body,
-    )
-    .await
-}
-
-async fn statements_post(
-    State(state): State<AppState>,
-    version: Option<Extension<XapiVersion>>,
-    correlation: Option<Extension<CorrelationId>>,
-    principal: Principal,
-    headers: HeaderMap,
-    RawQuery(query): RawQuery,
-    body: Bytes,
-) -> Result<Response, ApiError> {
-    let params = Params::parse(query.as_deref())?;
-    statements::post(
-        state,
-        principal,
-        version_of(version),
-        correlation_of(correlation),
-        headers,
-        params,
-        body,
-    )
-    .await
+    let (version, correlation) = (version_of(version), correlation_of(correlation));
+    if method == Method::PUT {
+        statements::put(state, principal, version, correlation, headers, params, body).await
+    } else {
+        statements::post(state, principal, version, correlation, headers, params, body).await
+    }
 }
 
 /// CORS for browser-based clients: any origin may call with credentials it holds; the
@@ -246,8 +224,8 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/statements",
             get(statements_get)
-                .put(statements_put)
-                .post(statements_post),
+                .put(statements_write)
+                .post(statements_write),
         )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -102,22 +102,25 @@ impl SqlStore {
         let dialect = Dialect::from_url(url)?;
         let connect_options =
             AnyConnectOptions::from_str(&sqlite_create_url(url, dialect)).map_err(db_err)?;
-        let pool = |max: u32| {
+        // SQLite page cache per connection, in KiB: the single writer gets a large one
+        // (it touches every index), readers a small one each, so memory stays bounded
+        // (issue 8: ≤ 300 MB RSS). No mmap: mapped pages would count once per connection.
+        let pool = |max: u32, cache_kib: u32| {
+            let pragmas = format!(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=10000; \
+                 PRAGMA temp_store=MEMORY; PRAGMA cache_size=-{cache_kib}; PRAGMA mmap_size=0;"
+            );
             AnyPoolOptions::new()
                 .max_connections(max)
                 .acquire_timeout(options.acquire_timeout)
                 .after_connect(move |conn, _| {
+                    let pragmas = pragmas.clone();
                     Box::pin(async move {
                         if dialect == Dialect::Sqlite {
                             // WAL: readers never block the writer. synchronous=NORMAL is
                             // safe here because the event log, not this file, is what makes
                             // acknowledged data durable; a lost tail is re-applied on start.
-                            conn.execute(
-                                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; \
-                                 PRAGMA busy_timeout=10000; PRAGMA temp_store=MEMORY; \
-                                 PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;",
-                            )
-                            .await?;
+                            conn.execute(pragmas.as_str()).await?;
                         }
                         Ok(())
                     })
@@ -128,8 +131,8 @@ impl SqlStore {
             Dialect::Sqlite => 1,
             Dialect::Postgres => 2,
         };
-        let writer = pool(writer_connections).await.map_err(db_err)?;
-        let reader = pool(options.max_read_connections.max(1))
+        let writer = pool(writer_connections, 65_536).await.map_err(db_err)?;
+        let reader = pool(options.max_read_connections.max(1), 8_192)
             .await
             .map_err(db_err)?;
         Ok(SqlStore {
