@@ -168,7 +168,7 @@ fn spawn_lrs(args: &[&str], env: &[(String, String)]) -> Proc {
 }
 
 async fn wait_ready(client: &reqwest::Client, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/ready")).send().await {
             if r.status() == 200 {
@@ -202,11 +202,14 @@ async fn kill_dash_nine_mid_burst_loses_no_acknowledged_statement() {
         let mut child = spawn_lrs(&["serve"], &env);
         wait_ready(&client, port).await;
 
-        // A bounded burst from 8 concurrent clients; kill -9 while it is in flight.
+        // A bounded burst from 8 concurrent clients; kill -9 while it is in flight (once
+        // some statements were acknowledged, however slow the machine is).
         let url = format!("http://127.0.0.1:{port}/xapi/statements");
+        let acks = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let burst = (0..8).map(|c| {
             let client = client.clone();
             let url = url.clone();
+            let acks = acks.clone();
             tokio::spawn(async move {
                 let mut acked = Vec::new();
                 for i in 0..200 {
@@ -219,11 +222,14 @@ async fn kill_dash_nine_mid_burst_loses_no_acknowledged_statement() {
                         .basic_auth(KEY, Some(SECRET))
                         .header("X-Experience-API-Version", "1.0.3")
                         .json(&body)
-                        .timeout(Duration::from_secs(5))
+                        .timeout(Duration::from_secs(20))
                         .send()
                         .await;
                     match sent {
-                        Ok(r) if r.status() == 200 => acked.extend(r.json::<Vec<String>>().await.unwrap_or_default()),
+                        Ok(r) if r.status() == 200 => {
+                            acked.extend(r.json::<Vec<String>>().await.unwrap_or_default());
+                            acks.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        }
                         _ => break,
                     }
                 }
@@ -231,7 +237,10 @@ async fn kill_dash_nine_mid_burst_loses_no_acknowledged_statement() {
             })
         });
         let burst: Vec<_> = burst.collect();
-        tokio::time::sleep(Duration::from_millis(700)).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while acks.load(std::sync::atomic::Ordering::SeqCst) < 40 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         child.0.kill().expect("kill -9"); // SIGKILL: no shutdown hooks run
         let _ = child.0.wait();
         let mut acked = Vec::new();
@@ -274,7 +283,7 @@ async fn two_projector_processes_share_eight_partitions_exactly_once_in_tenant_o
         apis.push((t, port, spawn_lrs(&["ingest"], &env)));
     }
     for (t, port, _) in &apis {
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let ok = client
                 .get(format!("http://127.0.0.1:{port}/xapi/statements?limit=1"))
