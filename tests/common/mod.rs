@@ -49,9 +49,17 @@ pub fn kafka_brokers() -> String {
                 }
             }
             let script = repo().join("scripts/tansu.sh");
-            let status = Command::new("bash").arg(&script).arg("install").status().expect("run tansu.sh install");
+            let status = Command::new("bash")
+                .arg(&script)
+                .arg("install")
+                .status()
+                .expect("run tansu.sh install");
             assert!(status.success(), "tansu install failed");
-            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
             let status = Command::new("bash")
                 .arg(&script)
                 .args(["start", &port.to_string()])
@@ -75,8 +83,13 @@ impl PgDatabase {
     pub async fn create() -> PgDatabase {
         use sqlx::Connection;
         let name = format!("lrs_test_{}", uuid::Uuid::new_v4().simple());
-        let mut conn = sqlx::PgConnection::connect(PG_ADMIN_URL).await.expect("connect to PostgreSQL at 127.0.0.1:5432");
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+        let mut conn = sqlx::PgConnection::connect(PG_ADMIN_URL)
+            .await
+            .expect("connect to PostgreSQL at 127.0.0.1:5432");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
         PgDatabase { name }
     }
 
@@ -90,11 +103,17 @@ impl Drop for PgDatabase {
         let name = self.name.clone();
         // Drop runs outside any async context guarantee: use a private runtime thread.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 use sqlx::Connection;
                 let mut conn = sqlx::PgConnection::connect(PG_ADMIN_URL).await.ok()?;
-                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await.ok()
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
             })
         })
         .join();
@@ -167,7 +186,9 @@ impl TestLrs {
     }
 
     pub async fn start_on(backing: Backing) -> TestLrs {
-        let running = lrs::run::start(backing.config(), Roles::Both, None).await.expect("start the LRS");
+        let running = lrs::run::start(backing.config(), Roles::Both, None)
+            .await
+            .expect("start the LRS");
         let addr = running.addr.expect("API address");
         TestLrs {
             backing,
@@ -200,11 +221,18 @@ impl TestLrs {
     }
 
     pub async fn post_statements(&self, body: &Value) -> Response {
-        self.request(Method::POST, "/statements").json(body).send().await.expect("POST /statements")
+        self.request(Method::POST, "/statements")
+            .json(body)
+            .send()
+            .await
+            .expect("POST /statements")
     }
 
     pub async fn get(&self, path_and_query: &str) -> Response {
-        self.request(Method::GET, path_and_query).send().await.expect("GET")
+        self.request(Method::GET, path_and_query)
+            .send()
+            .await
+            .expect("GET")
     }
 
     /// GET returning (status, JSON body or Null).

@@ -2,6 +2,11 @@
 //! only) and `canonical` (one language per language map, chosen by Accept-Language).
 
 use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// The LRS's canonical Activity definitions (activity id → definition), used by
+/// `format=canonical`.
+pub type Definitions = HashMap<String, Value>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -26,11 +31,30 @@ impl Format {
 
 /// Rewrites a stored statement for `format` (`exact` never reaches here: it is served
 /// byte for byte).
-pub fn apply_format(stmt: &mut Value, format: Format, languages: &[String]) {
+pub fn apply_format(stmt: &mut Value, format: Format, languages: &[String], definitions: &Definitions) {
     match format {
         Format::Exact => {}
         Format::Ids => ids_statement(stmt),
-        Format::Canonical => canonical_statement(stmt, languages),
+        Format::Canonical => canonical_statement(stmt, languages, definitions),
+    }
+}
+
+/// Ids of the Activities whose definitions `format=canonical` replaces: the object and
+/// the context activities, also inside a SubStatement.
+pub fn activity_ids(stmt: &Value, out: &mut Vec<String>) {
+    if let Some(object) = stmt.get("object") {
+        match object.get("objectType").and_then(Value::as_str) {
+            Some("SubStatement") => activity_ids(object, out),
+            Some("Agent") | Some("Group") | Some("StatementRef") => {}
+            _ => out.extend(object.get("id").and_then(Value::as_str).map(str::to_owned)),
+        }
+    }
+    if let Some(Value::Object(ca)) = stmt.get("context").and_then(|c| c.get("contextActivities")) {
+        for list in ca.values() {
+            if let Value::Array(items) = list {
+                out.extend(items.iter().filter_map(|a| a.get("id").and_then(Value::as_str)).map(str::to_owned));
+            }
+        }
     }
 }
 
@@ -159,7 +183,15 @@ fn single_language(map: &mut Value, languages: &[String]) {
     }
 }
 
-fn canonical_activity(activity: &mut Value, languages: &[String]) {
+fn canonical_activity(activity: &mut Value, languages: &[String], definitions: &Definitions) {
+    let canonical = activity
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|id| definitions.get(id))
+        .cloned();
+    if let (Some(d), Some(obj)) = (canonical, activity.as_object_mut()) {
+        obj.insert("definition".into(), d);
+    }
     let Some(def) = activity
         .get_mut("definition")
         .and_then(Value::as_object_mut)
@@ -182,7 +214,7 @@ fn canonical_activity(activity: &mut Value, languages: &[String]) {
     }
 }
 
-fn canonical_statement(stmt: &mut Value, languages: &[String]) {
+fn canonical_statement(stmt: &mut Value, languages: &[String], definitions: &Definitions) {
     let Some(obj) = stmt.as_object_mut() else {
         return;
     };
@@ -191,9 +223,9 @@ fn canonical_statement(stmt: &mut Value, languages: &[String]) {
     }
     if let Some(object) = obj.get_mut("object") {
         match object.get("objectType").and_then(Value::as_str) {
-            Some("SubStatement") => canonical_statement(object, languages),
+            Some("SubStatement") => canonical_statement(object, languages, definitions),
             Some("Agent") | Some("Group") | Some("StatementRef") => {}
-            _ => canonical_activity(object, languages),
+            _ => canonical_activity(object, languages, definitions),
         }
     }
     if let Some(Value::Object(ca)) = obj
@@ -203,7 +235,7 @@ fn canonical_statement(stmt: &mut Value, languages: &[String]) {
         for list in ca.values_mut() {
             if let Value::Array(items) = list {
                 for a in items {
-                    canonical_activity(a, languages);
+                    canonical_activity(a, languages, definitions);
                 }
             }
         }
@@ -253,7 +285,7 @@ mod tests {
             "object": {"id": "http://act", "definition": {"name": {"en": "n"}}},
             "context": {"contextActivities": {"parent": [{"id": "http://p", "definition": {}}]}}
         });
-        apply_format(&mut s, Format::Ids, &[]);
+        apply_format(&mut s, Format::Ids, &[], &Definitions::new());
         assert_eq!(s["actor"], json!({"mbox": "mailto:a@x.org"}));
         assert_eq!(s["verb"], json!({"id": "http://v"}));
         assert_eq!(s["object"], json!({"id": "http://act"}));
@@ -274,6 +306,7 @@ mod tests {
             &mut s,
             Format::Canonical,
             &accept_languages(Some("fr;q=0.9, de-DE;q=0.8")),
+            &Definitions::new(),
         );
         assert_eq!(s["object"]["definition"]["name"], json!({"fr-FR": "nom"}));
         assert_eq!(

@@ -220,19 +220,13 @@ fn cors() -> CorsLayer {
 
 /// The whole HTTP application.
 pub fn router(state: AppState) -> Router {
-    let statements = Router::new()
+    let xapi = Router::new()
         .route(
             "/statements",
             get(statements_get)
                 .put(statements_write)
                 .post(statements_write),
         )
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            middleware::consistent_through,
-        ));
-    let xapi = Router::new()
-        .merge(statements)
         .route(
             "/activities/state",
             get(documents::state)
@@ -263,7 +257,12 @@ pub fn router(state: AppState) -> Router {
             auth::require_principal,
         ))
         .route("/about", get(system::about))
-        .layer(axum::middleware::from_fn(middleware::xapi_version));
+        .layer(axum::middleware::from_fn(middleware::xapi_version))
+        // Outermost, so even a refused version header gets the header (§2.8).
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::consistent_through,
+        ));
     let routes = Router::new()
         .nest(&state.config.base_path, xapi)
         .route("/health", get(system::health))

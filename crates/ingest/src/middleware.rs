@@ -106,13 +106,18 @@ pub async fn xapi_version(req: Request, next: Next) -> Response {
     response
 }
 
-/// Adds `X-Experience-API-Consistent-Through` to every Statement resource response.
+/// Adds `X-Experience-API-Consistent-Through` to every Statement resource response,
+/// errors included (it wraps the version check and authentication).
 pub async fn consistent_through(
     State(state): State<crate::AppState>,
     req: Request,
     next: Next,
 ) -> Response {
+    let is_statements = req.uri().path().ends_with("/statements");
     let mut response = next.run(req).await;
+    if !is_statements {
+        return response;
+    }
     let through = state.pipeline.hub.consistent_through(chrono::Utc::now());
     if let Ok(v) = HeaderValue::from_str(&lrs_core::xapi::format_timestamp(&through)) {
         response.headers_mut().insert(CONSISTENT_THROUGH, v);

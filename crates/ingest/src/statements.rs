@@ -9,7 +9,7 @@
 use crate::attachments::{hashes_of, match_parts, verify_signatures, Received, HASH_HEADER};
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult};
-use crate::format::{accept_languages, apply_format, Format};
+use crate::format::{accept_languages, activity_ids, apply_format, Definitions, Format};
 use crate::middleware::CorrelationId;
 use crate::more::MoreToken;
 use crate::multipart::{self, media_type_essence as essence, OutPart};
@@ -288,14 +288,50 @@ fn http_date(ms: i64) -> Option<HeaderValue> {
     HeaderValue::from_str(&httpdate::fmt_http_date(t)).ok()
 }
 
-fn render(stored: &StoredStatement, format: Format, languages: &[String]) -> ApiResult<String> {
+fn parse_stored(stored: &StoredStatement) -> ApiResult<Value> {
+    serde_json::from_str(&stored.body).map_err(|e| {
+        ApiError::Internal(format!("stored statement {} is not JSON: {e}", stored.id))
+    })
+}
+
+/// The LRS's canonical definitions of the Activities in `statements` (only for
+/// `format=canonical`: one store lookup per distinct activity).
+async fn canonical_definitions(
+    state: &AppState,
+    principal: &Principal,
+    format: Format,
+    statements: &[StoredStatement],
+) -> ApiResult<Definitions> {
+    let mut definitions = Definitions::new();
+    if format != Format::Canonical {
+        return Ok(definitions);
+    }
+    let mut ids = Vec::new();
+    for s in statements {
+        activity_ids(&parse_stored(s)?, &mut ids);
+    }
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        let store = &state.pipeline.store;
+        if let Some(d) = store.activity_definition(&principal.tenant, &id).await? {
+            definitions.insert(id, d);
+        }
+    }
+    Ok(definitions)
+}
+
+fn render(
+    stored: &StoredStatement,
+    format: Format,
+    languages: &[String],
+    definitions: &Definitions,
+) -> ApiResult<String> {
     if format == Format::Exact {
         return Ok(stored.body.clone());
     }
-    let mut v: Value = serde_json::from_str(&stored.body).map_err(|e| {
-        ApiError::Internal(format!("stored statement {} is not JSON: {e}", stored.id))
-    })?;
-    apply_format(&mut v, format, languages);
+    let mut v = parse_stored(stored)?;
+    apply_format(&mut v, format, languages, definitions);
     Ok(v.to_string())
 }
 
@@ -473,7 +509,10 @@ pub async fn get(
             Some(s)
                 if s.voided == want_voided && own.as_deref().is_none_or(|own| is_own(&s, own)) =>
             {
-                let json = render(&s, format, &languages)?;
+                let definitions =
+                    canonical_definitions(&state, &principal, format, std::slice::from_ref(&s))
+                        .await?;
+                let json = render(&s, format, &languages, &definitions)?;
                 let statements = std::slice::from_ref(&s);
                 let bodies = if attachments {
                     Some(
@@ -538,12 +577,13 @@ pub async fn get(
             .sum::<usize>()
             + 64,
     );
+    let definitions = canonical_definitions(&state, &principal, format, &page.statements).await?;
     body.push_str("{\"statements\":[");
     for (i, s) in page.statements.iter().enumerate() {
         if i > 0 {
             body.push(',');
         }
-        body.push_str(&render(s, format, &languages)?);
+        body.push_str(&render(s, format, &languages, &definitions)?);
     }
     body.push_str("],\"more\":");
     match page.next_after_seq {
