@@ -3,4 +3,6 @@
 
 pub mod admin_cli;
 pub mod config;
+pub mod export;
+pub mod replay;
 pub mod run;

@@ -1,0 +1,350 @@
+//! `lrs replay`, `lrs verify`, `lrs export` / `lrs import` (issue 7): a live LRS is
+//! filled through the HTTP API with a generated corpus (plus a rejected conflicting
+//! duplicate, a void and documents), stopped, and then rebuilt and checked from its log.
+
+mod common;
+
+use common::{enc, statement, Backing, Stack, TestLrs};
+use lrs_bench::corpus::{Corpus, CorpusConfig};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+const STATEMENTS: usize = 500;
+
+/// Fills an LRS and returns every statement the API serves (ascending), plus the
+/// documents written, as the reference for later comparisons.
+async fn fill(lrs: &TestLrs) -> Value {
+    let mut corpus = Corpus::new(CorpusConfig {
+        seed: 7,
+        learners: 20,
+        courses: 2,
+        voiding_ratio: 0.05,
+        ..Default::default()
+    });
+    let mut sent = 0;
+    while sent < STATEMENTS {
+        let batch: Vec<Value> = (0..50).map(|_| corpus.next_statement()).collect();
+        sent += batch.len();
+        let r = lrs.post_statements(&Value::Array(batch)).await;
+        assert_eq!(
+            r.status().as_u16(),
+            200,
+            "{}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+    // A conflicting duplicate (rejected, but an event in the log) and a void.
+    let id = "7a1b0e5c-0000-4000-8000-000000000001";
+    let mut s = statement(
+        "dup@example.com",
+        "http://adlnet.gov/expapi/verbs/attempted",
+        "http://example.com/a",
+    );
+    s["id"] = json!(id);
+    assert_eq!(lrs.post_statements(&s).await.status().as_u16(), 200);
+    let mut conflicting = s.clone();
+    conflicting["object"]["id"] = json!("http://example.com/other");
+    assert_eq!(
+        lrs.post_statements(&conflicting).await.status().as_u16(),
+        409
+    );
+    let mut void = statement(
+        "admin@example.com",
+        "http://adlnet.gov/expapi/verbs/voided",
+        "x",
+    );
+    void["object"] = json!({"objectType": "StatementRef", "id": id});
+    assert_eq!(lrs.post_statements(&void).await.status().as_u16(), 200);
+    // A few documents, one of them merged by POST.
+    let agent = enc(&json!({"mbox": "mailto:doc@example.com"}).to_string());
+    for i in 0..3 {
+        let path = format!(
+            "/activities/state?activityId={}&agent={agent}&stateId=s{i}",
+            enc("http://example.com/a")
+        );
+        let r = lrs
+            .request(Method::PUT, &path)
+            .json(&json!({"step": i}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 204);
+    }
+    let path = format!(
+        "/activities/state?activityId={}&agent={agent}&stateId=s0",
+        enc("http://example.com/a")
+    );
+    let r = lrs
+        .request(Method::POST, &path)
+        .json(&json!({"more": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    snapshot(lrs).await
+}
+
+/// Every statement (ascending, voided ones by id) and the documents, as served.
+async fn snapshot(lrs: &TestLrs) -> Value {
+    let mut statements = Vec::new();
+    let mut next = "/statements?ascending=true&limit=200".to_owned();
+    loop {
+        let (status, page) = lrs.get_json(&next).await;
+        assert_eq!(status, 200, "{page}");
+        statements.extend(page["statements"].as_array().cloned().unwrap_or_default());
+        match page["more"].as_str() {
+            Some(m) if !m.is_empty() => next = m.trim_start_matches("/xapi").to_owned(),
+            _ => break,
+        }
+    }
+    let (_, voided) = lrs
+        .get_json("/statements?voidedStatementId=7a1b0e5c-0000-4000-8000-000000000001")
+        .await;
+    let agent = enc(&json!({"mbox": "mailto:doc@example.com"}).to_string());
+    let (_, doc) = lrs
+        .get_json(&format!(
+            "/activities/state?activityId={}&agent={agent}&stateId=s0",
+            enc("http://example.com/a")
+        ))
+        .await;
+    assert!(statements.len() > STATEMENTS / 2, "{}", statements.len());
+    json!({"statements": statements, "voided": voided, "doc": doc})
+}
+
+/// Stops the server, keeping its data.
+async fn stop(mut lrs: TestLrs) -> Backing {
+    if let Some(r) = lrs.running.take() {
+        r.stop().await;
+    }
+    lrs.backing
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_verify_export_import_embedded() {
+    common::init_tracing();
+    let lrs = TestLrs::start(Stack::Embedded).await;
+    let reference = fill(&lrs).await;
+    let backing = stop(lrs).await;
+    let config = backing.config();
+
+    // Replay equals live.
+    let report = lrs::replay::verify(&config, &Default::default())
+        .await
+        .expect("verify");
+    assert!(report.identical(), "{}", report.render());
+    assert!(report.events > 10, "{}", report.events);
+    let tables: Vec<&str> = report.tables.iter().map(|t| t.table.as_str()).collect();
+    for t in [
+        "xapi_statements",
+        "lrs_event_outcomes",
+        "xapi_documents",
+        "lrs_credentials",
+    ] {
+        assert!(tables.contains(&t), "{tables:?}");
+    }
+
+    // A replay beside the live store (library), then through the binary with --switch.
+    let replayed = lrs::replay::replay(&config, &Default::default())
+        .await
+        .expect("replay");
+    println!("{}", replayed.summary());
+    assert_eq!(replayed.events, report.events);
+    assert!(
+        replayed.statements as usize > STATEMENTS,
+        "{}",
+        replayed.statements
+    );
+    let side = lrs::replay::sqlite_path(&replayed.url).expect("a SQLite file");
+    assert!(side.exists() && side.parent() == Some(backing.data_dir()));
+    let diff = lrs::replay::compare_stores(&config.store_url(), &replayed.url, None)
+        .await
+        .expect("compare");
+    assert!(diff.iter().all(|t| t.identical()));
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lrs"))
+        .args(["replay", "--switch"])
+        .env("LRS_DATA_DIR", backing.data_dir())
+        .env("LRS_LOG_LEVEL", "warn")
+        .output()
+        .expect("run lrs replay");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{stdout}");
+    assert!(
+        stdout.contains(&format!("replayed {} events", report.events)),
+        "{stdout}"
+    );
+    assert!(stdout.contains("switched"), "{stdout}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lrs"))
+        .arg("verify")
+        .env("LRS_DATA_DIR", backing.data_dir())
+        .env("LRS_LOG_LEVEL", "warn")
+        .output()
+        .expect("run lrs verify");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("xapi_statements: ok"), "{stdout}");
+
+    // The switched-in store serves the same answers.
+    let lrs = TestLrs::start_on(backing).await;
+    assert_eq!(snapshot(&lrs).await, reference);
+    let backing = stop(lrs).await;
+
+    // Tamper with one row: verify names exactly that table and row.
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&config.store_url())
+            .await
+            .unwrap();
+        let done = sqlx::query("UPDATE xapi_statements SET stored_ms = stored_ms + 1 WHERE tenant = 'default' AND seq = 7")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(done.rows_affected(), 1);
+        conn.close().await.unwrap();
+    }
+    let report = lrs::replay::verify(&config, &Default::default())
+        .await
+        .expect("verify");
+    assert!(!report.identical());
+    let bad: Vec<_> = report.tables.iter().filter(|t| !t.identical()).collect();
+    assert_eq!(bad.len(), 1, "{}", report.render());
+    assert_eq!(bad[0].table, "xapi_statements");
+    assert_eq!(bad[0].differences.len(), 1, "{}", report.render());
+    assert!(
+        bad[0].differences[0].contains("\"default\", 7")
+            && bad[0].differences[0].contains("stored_ms"),
+        "{}",
+        report.render()
+    );
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lrs"))
+        .arg("verify")
+        .env("LRS_DATA_DIR", backing.data_dir())
+        .env("LRS_LOG_LEVEL", "warn")
+        .output()
+        .expect("run lrs verify");
+    assert_eq!(out.status.code(), Some(1));
+
+    // Export → import into a fresh deployment (server stopped) → identical answers.
+    let filter = lrs::export::ExportFilter {
+        tenant: "default".into(),
+        since: None,
+        until: None,
+    };
+    let mut exported = Vec::new();
+    let n = lrs::export::export(&config, &filter, &mut exported)
+        .await
+        .expect("export");
+    assert_eq!(n, report.events, "one tenant: every event is its");
+    let window = lrs::export::ExportFilter {
+        since: Some(chrono::Utc::now()),
+        ..filter
+    };
+    let mut none = Vec::new();
+    assert_eq!(
+        lrs::export::export(&config, &window, &mut none)
+            .await
+            .expect("export"),
+        0
+    );
+
+    // The CLI writes the same bytes.
+    let file = backing.data_dir().join("default.jsonl");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_lrs"))
+        .args(["export", "--tenant", "default", "--out"])
+        .arg(&file)
+        .env("LRS_DATA_DIR", backing.data_dir())
+        .env("LRS_LOG_LEVEL", "warn")
+        .output()
+        .expect("run lrs export");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(std::fs::read(&file).unwrap(), exported);
+
+    let target = Backing::new(Stack::Embedded).await;
+    let imported = lrs::export::import(&target.config(), &mut exported.as_slice())
+        .await
+        .expect("import");
+    assert_eq!(imported.events, n);
+    assert_eq!(imported.rejected, 1, "only the conflicting duplicate");
+    let copy = TestLrs::start_on(target).await;
+    assert_eq!(snapshot(&copy).await, reference);
+    let target = stop(copy).await;
+    // Same read models row for row, except the tampered one.
+    let diff = lrs::replay::compare_stores(
+        &config.store_url(),
+        &target.config().store_url(),
+        Some("default"),
+    )
+    .await
+    .expect("compare");
+    let bad: Vec<_> = diff
+        .iter()
+        .filter(|t| !t.identical())
+        .map(|t| (t.table.as_str(), t.differences.len()))
+        .collect();
+    assert_eq!(bad, vec![("xapi_statements", 1)]);
+    drop(backing);
+}
+
+/// Kafka + PostgreSQL: replay and verify run beside the live LRS (own consumer group),
+/// the digest compares PostgreSQL with a scratch SQLite store, and an export imports
+/// into another running deployment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_verify_export_import_kafka() {
+    common::init_tracing();
+    let lrs = TestLrs::start(Stack::Kafka).await;
+    let reference = fill(&lrs).await;
+    let config = lrs.backing.config();
+
+    let report = lrs::replay::verify(&config, &Default::default())
+        .await
+        .expect("verify");
+    assert!(report.identical(), "{}", report.render());
+
+    let into = common::PgDatabase::create().await;
+    let opts = lrs::replay::ReplayOptions {
+        into: Some(into.url()),
+        ..Default::default()
+    };
+    let replayed = lrs::replay::replay(&config, &opts).await.expect("replay");
+    println!("{}", replayed.summary());
+    assert_eq!(replayed.events, report.events);
+    let diff = lrs::replay::compare_stores(&config.store_url(), &into.url(), None)
+        .await
+        .expect("compare");
+    assert!(diff.iter().all(|t| t.identical()));
+    // The live LRS is undisturbed.
+    assert_eq!(snapshot(&lrs).await, reference);
+
+    let filter = lrs::export::ExportFilter {
+        tenant: "default".into(),
+        since: None,
+        until: None,
+    };
+    let mut exported = Vec::new();
+    let n = lrs::export::export(&config, &filter, &mut exported)
+        .await
+        .expect("export");
+    assert_eq!(n, report.events);
+    let copy = TestLrs::start(Stack::Kafka).await;
+    let imported = lrs::export::import(&copy.backing.config(), &mut exported.as_slice())
+        .await
+        .expect("import");
+    assert_eq!(imported.events, n);
+    assert_eq!(snapshot(&copy).await, reference);
+    copy.stop().await;
+    lrs.stop().await;
+}
