@@ -37,7 +37,7 @@ impl Default for ProjectorSettings {
     fn default() -> Self {
         ProjectorSettings {
             consumer: "lrs-projector".into(),
-            batch_max: 256,
+            batch_max: 64,
             poll_wait_ms: 100,
         }
     }

@@ -176,7 +176,15 @@ pub async fn start(config: Config, roles: Roles, metrics: Option<PrometheusHandl
         hub: hub.clone(),
         apply_timeout: Duration::from_millis(config.apply_timeout_ms),
     };
-    if let Err(e) = bootstrap(&config, &pipeline).await {
+    // On a fresh Kafka cluster the projector's first group join can take longer than a
+    // request's wait bound; the bootstrap events are durable either way, so wait longer.
+    let bootstrap_pipeline = Pipeline {
+        log: log.clone(),
+        store: store_dyn.clone(),
+        hub: hub.clone(),
+        apply_timeout: Duration::from_millis(config.apply_timeout_ms).max(Duration::from_secs(60)),
+    };
+    if let Err(e) = bootstrap(&config, &bootstrap_pipeline).await {
         running.stop().await;
         return Err(e);
     }

@@ -32,7 +32,7 @@ impl Default for ProjectorConfig {
     fn default() -> Self {
         ProjectorConfig {
             consumer: "lrs-projector".into(),
-            batch_max: 256,
+            batch_max: 64,
             poll_wait: Duration::from_millis(100),
         }
     }
