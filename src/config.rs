@@ -142,12 +142,15 @@ impl Default for Config {
 }
 
 impl Config {
-    pub fn load(file: Option<&Path>) -> Result<Config, figment::Error> {
+    pub fn load(file: Option<&Path>) -> Result<Config, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Config::default()));
         if let Some(f) = file {
             figment = figment.merge(Toml::file_exact(f));
         }
-        figment.merge(Env::prefixed("LRS_").split("__")).extract()
+        figment
+            .merge(Env::prefixed("LRS_").split("__"))
+            .extract()
+            .map_err(Box::new)
     }
 
     pub fn store_url(&self) -> String {

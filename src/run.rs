@@ -144,7 +144,11 @@ impl Running {
 }
 
 /// Opens the backends and starts the requested roles.
-pub async fn start(config: Config, roles: Roles, metrics: Option<PrometheusHandle>) -> anyhow::Result<Running> {
+pub async fn start(
+    config: Config,
+    roles: Roles,
+    metrics: Option<PrometheusHandle>,
+) -> anyhow::Result<Running> {
     // Configuration errors (JWT keys, platform tenant) stop the start before any backend.
     let ingest = ingest_config(&config)?;
     let log = open_log(&config).await?;
@@ -155,15 +159,30 @@ pub async fn start(config: Config, roles: Roles, metrics: Option<PrometheusHandl
     info!(log = log.kind(), store = store.kind(), url = %redact_url(&config.store_url()), "backends ready");
 
     let projector = (roles != Roles::Api).then(|| {
-        let p = Projector::new(log.clone(), store_dyn.clone(), hub.clone(), projector_config(&config));
+        let p = Projector::new(
+            log.clone(),
+            store_dyn.clone(),
+            hub.clone(),
+            projector_config(&config),
+        );
         tokio::spawn(p.run(stop_rx.clone()))
     });
-    let mut running = Running { addr: None, stop: stop_tx, api: None, projector, store };
+    let mut running = Running {
+        addr: None,
+        stop: stop_tx,
+        api: None,
+        projector,
+        store,
+    };
     if roles == Roles::Projector {
         return Ok(running);
     }
     if roles == Roles::Api {
-        let poller = tokio::spawn(poll_outcomes(store_dyn.clone(), hub.clone(), Duration::from_millis(10)));
+        let poller = tokio::spawn(poll_outcomes(
+            store_dyn.clone(),
+            hub.clone(),
+            Duration::from_millis(10),
+        ));
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let _ = stop.changed().await;
@@ -188,7 +207,13 @@ pub async fn start(config: Config, roles: Roles, metrics: Option<PrometheusHandl
         running.stop().await;
         return Err(e);
     }
-    if !pipeline.store.tenants().await?.iter().any(|t| t.tenant == ingest.platform_tenant) {
+    if !pipeline
+        .store
+        .tenants()
+        .await?
+        .iter()
+        .any(|t| t.tenant == ingest.platform_tenant)
+    {
         warn!(platform_tenant = %ingest.platform_tenant, "the platform tenant does not exist, so no one can manage tenants: bootstrap it (bootstrap_tenant) or set platform_tenant to an existing tenant");
     }
     let state = AppState::new(pipeline, ingest, metrics);
@@ -208,7 +233,11 @@ pub async fn start(config: Config, roles: Roles, metrics: Option<PrometheusHandl
 }
 
 /// Runs until Ctrl-C / SIGTERM.
-pub async fn run(config: Config, roles: Roles, metrics: Option<PrometheusHandle>) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    roles: Roles,
+    metrics: Option<PrometheusHandle>,
+) -> anyhow::Result<()> {
     let running = start(config, roles, metrics).await?;
     shutdown_signal().await;
     running.stop().await;

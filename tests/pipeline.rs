@@ -18,22 +18,34 @@ const VERB: &str = "http://adlnet.gov/expapi/verbs/experienced";
 async fn statement_is_readable_right_after_post_and_survives_restart() {
     for stack in BOTH {
         let lrs = TestLrs::start(stack).await;
-        let r = lrs.post_statements(&statement("a@example.com", VERB, "http://example.com/a")).await;
+        let r = lrs
+            .post_statements(&statement("a@example.com", VERB, "http://example.com/a"))
+            .await;
         assert_eq!(r.status(), 200, "{stack:?}");
         let ids: Vec<String> = r.json().await.unwrap();
         assert_eq!(ids.len(), 1);
         // Read-your-writes: no sleep, no retry.
-        let (status, body) = lrs.get_json(&format!("/statements?statementId={}", ids[0])).await;
+        let (status, body) = lrs
+            .get_json(&format!("/statements?statementId={}", ids[0]))
+            .await;
         assert_eq!(status, 200, "{stack:?}: {body}");
         assert_eq!(body["id"], json!(ids[0]));
         assert_eq!(body["actor"]["mbox"], json!("mailto:a@example.com"));
-        assert!(body["stored"].as_str().is_some_and(|s| s.ends_with('Z')), "{body}");
+        assert!(
+            body["stored"].as_str().is_some_and(|s| s.ends_with('Z')),
+            "{body}"
+        );
         assert_eq!(body["authority"]["account"]["name"], json!(KEY));
 
         let lrs = lrs.restart().await;
-        let (status, again) = lrs.get_json(&format!("/statements?statementId={}", ids[0])).await;
+        let (status, again) = lrs
+            .get_json(&format!("/statements?statementId={}", ids[0]))
+            .await;
         assert_eq!(status, 200, "{stack:?} after restart");
-        assert_eq!(again, body, "{stack:?}: restart changed the stored statement");
+        assert_eq!(
+            again, body,
+            "{stack:?}: restart changed the stored statement"
+        );
         lrs.stop().await;
     }
 }
@@ -46,7 +58,9 @@ async fn conflicting_duplicate_is_refused_by_the_projector_and_changes_nothing()
         let mut s = statement("a@example.com", VERB, "http://example.com/a");
         s["id"] = json!(id);
         let put = |body: Value| {
-            lrs.request(Method::PUT, &format!("/statements?statementId={id}")).json(&body).send()
+            lrs.request(Method::PUT, &format!("/statements?statementId={id}"))
+                .json(&body)
+                .send()
         };
         assert_eq!(put(s.clone()).await.unwrap().status(), 204, "{stack:?}");
         // §2.3: same id, equivalent content => no-op success.
@@ -61,10 +75,16 @@ async fn conflicting_duplicate_is_refused_by_the_projector_and_changes_nothing()
         ok["id"] = json!(fresh);
         let r = lrs.post_statements(&json!([ok, other])).await;
         assert_eq!(r.status(), 409, "{stack:?}");
-        let (status, _) = lrs.get_json(&format!("/statements?statementId={fresh}")).await;
+        let (status, _) = lrs
+            .get_json(&format!("/statements?statementId={fresh}"))
+            .await;
         assert_eq!(status, 404, "{stack:?}: a refused batch must write nothing");
         let (_, stored) = lrs.get_json(&format!("/statements?statementId={id}")).await;
-        assert_eq!(stored["object"]["id"], json!("http://example.com/a"), "{stack:?}");
+        assert_eq!(
+            stored["object"]["id"],
+            json!("http://example.com/a"),
+            "{stack:?}"
+        );
         lrs.stop().await;
     }
 }
@@ -88,7 +108,11 @@ async fn concurrent_posts_are_all_applied_once_in_log_order() {
         let acked: Vec<String> = join_all(posts).await.into_iter().flatten().collect();
         let all = fetch_all_ids(&lrs, "").await;
         assert_eq!(all.len(), 80, "{stack:?}");
-        assert_eq!(all.iter().collect::<HashSet<_>>(), acked.iter().collect::<HashSet<_>>(), "{stack:?}");
+        assert_eq!(
+            all.iter().collect::<HashSet<_>>(),
+            acked.iter().collect::<HashSet<_>>(),
+            "{stack:?}"
+        );
         lrs.stop().await;
     }
 }
@@ -121,7 +145,11 @@ fn lrs_bin() -> &'static str {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Environment for an `lrs` process on this backing.
@@ -137,11 +165,17 @@ fn process_env(backing: &Backing, port: u16) -> Vec<(String, String)> {
         env.extend([
             ("LRS_LOG".into(), "kafka".into()),
             ("LRS_STORE".into(), "postgres".into()),
-            ("LRS_STORE_URL".into(), c.store_url.clone().unwrap_or_default()),
+            (
+                "LRS_STORE_URL".into(),
+                c.store_url.clone().unwrap_or_default(),
+            ),
             ("LRS_KAFKA__BROKERS".into(), c.kafka.brokers.clone()),
             ("LRS_KAFKA__TOPIC".into(), c.kafka.topic.clone()),
             ("LRS_KAFKA__PARTITIONS".into(), "8".into()),
-            ("LRS_PROJECTOR__CONSUMER".into(), c.projector.consumer.clone()),
+            (
+                "LRS_PROJECTOR__CONSUMER".into(),
+                c.projector.consumer.clone(),
+            ),
         ]);
     }
     env
@@ -158,19 +192,25 @@ impl Drop for Proc {
 }
 
 fn spawn_lrs(args: &[&str], env: &[(String, String)]) -> Proc {
-    Proc(Command::new(lrs_bin())
-        .args(args)
-        .envs(env.iter().cloned())
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn lrs"))
+    Proc(
+        Command::new(lrs_bin())
+            .args(args)
+            .envs(env.iter().cloned())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn lrs"),
+    )
 }
 
 async fn wait_ready(client: &reqwest::Client, port: u16) {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        if let Ok(r) = client.get(format!("http://127.0.0.1:{port}/ready")).send().await {
+        if let Ok(r) = client
+            .get(format!("http://127.0.0.1:{port}/ready"))
+            .send()
+            .await
+        {
             if r.status() == 200 {
                 // Ready means reachable; the bootstrap credential must also be applied.
                 let ok = client
@@ -186,7 +226,10 @@ async fn wait_ready(client: &reqwest::Client, port: u16) {
                 }
             }
         }
-        assert!(Instant::now() < deadline, "lrs on port {port} did not become ready");
+        assert!(
+            Instant::now() < deadline,
+            "lrs on port {port} did not become ready"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -214,8 +257,16 @@ async fn kill_dash_nine_mid_burst_loses_no_acknowledged_statement() {
                 let mut acked = Vec::new();
                 for i in 0..200 {
                     let body = json!([
-                        statement(&format!("c{c}-{i}@example.com"), VERB, "http://example.com/k"),
-                        statement(&format!("c{c}-{i}@example.com"), VERB, "http://example.com/k2"),
+                        statement(
+                            &format!("c{c}-{i}@example.com"),
+                            VERB,
+                            "http://example.com/k"
+                        ),
+                        statement(
+                            &format!("c{c}-{i}@example.com"),
+                            VERB,
+                            "http://example.com/k2"
+                        ),
                     ]);
                     let sent = client
                         .post(&url)
@@ -247,19 +298,37 @@ async fn kill_dash_nine_mid_burst_loses_no_acknowledged_statement() {
         for t in burst {
             acked.extend(t.await.unwrap());
         }
-        assert!(!acked.is_empty(), "{stack:?}: the burst acknowledged nothing before the kill");
+        assert!(
+            !acked.is_empty(),
+            "{stack:?}: the burst acknowledged nothing before the kill"
+        );
 
         let port2 = free_port();
         let env2 = process_env(&backing, port2);
         let child = spawn_lrs(&["serve"], &env2);
         wait_ready(&client, port2).await;
-        let lrs = TestLrs { backing, running: None, base: format!("http://127.0.0.1:{port2}/xapi"), client: client.clone(), version: "1.0.3" };
+        let lrs = TestLrs {
+            backing,
+            running: None,
+            base: format!("http://127.0.0.1:{port2}/xapi"),
+            client: client.clone(),
+            version: "1.0.3",
+        };
         let stored = fetch_all_ids(&lrs, "").await;
         let stored_set: HashSet<&String> = stored.iter().collect();
         let missing: Vec<&String> = acked.iter().filter(|id| !stored_set.contains(id)).collect();
-        assert!(missing.is_empty(), "{stack:?}: {} acknowledged statements lost, e.g. {:?}", missing.len(), missing.first());
+        assert!(
+            missing.is_empty(),
+            "{stack:?}: {} acknowledged statements lost, e.g. {:?}",
+            missing.len(),
+            missing.first()
+        );
         drop(child);
-        eprintln!("{stack:?}: {} acknowledged, {} stored after kill -9 and restart", acked.len(), stored.len());
+        eprintln!(
+            "{stack:?}: {} acknowledged, {} stored after kill -9 and restart",
+            acked.len(),
+            stored.len()
+        );
     }
 }
 
@@ -279,7 +348,10 @@ async fn two_projector_processes_share_eight_partitions_exactly_once_in_tenant_o
         let mut env = process_env(&backing, port);
         env.push(("LRS_BOOTSTRAP_TENANT".into(), t.into()));
         env.retain(|(k, _)| k != "LRS_BOOTSTRAP_CREDENTIAL");
-        env.push(("LRS_BOOTSTRAP_CREDENTIAL".into(), format!("{t}-key:{SECRET}")));
+        env.push((
+            "LRS_BOOTSTRAP_CREDENTIAL".into(),
+            format!("{t}-key:{SECRET}"),
+        ));
         apis.push((t, port, spawn_lrs(&["ingest"], &env)));
     }
     for (t, port, _) in &apis {
@@ -313,7 +385,11 @@ async fn two_projector_processes_share_eight_partitions_exactly_once_in_tenant_o
                     .post(format!("http://127.0.0.1:{port}/xapi/statements"))
                     .basic_auth(format!("{t}-key"), Some(SECRET))
                     .header("X-Experience-API-Version", "1.0.3")
-                    .json(&statement(&format!("{t}{i}@example.com"), VERB, "http://example.com/p"))
+                    .json(&statement(
+                        &format!("{t}{i}@example.com"),
+                        VERB,
+                        "http://example.com/p",
+                    ))
                     .send()
                     .await
                     .unwrap();
@@ -326,16 +402,25 @@ async fn two_projector_processes_share_eight_partitions_exactly_once_in_tenant_o
     let results = join_all(runs).await;
     for (t, port, posted) in &results {
         let r = client
-            .get(format!("http://127.0.0.1:{port}/xapi/statements?ascending=true&limit=100"))
+            .get(format!(
+                "http://127.0.0.1:{port}/xapi/statements?ascending=true&limit=100"
+            ))
             .basic_auth(format!("{t}-key"), Some(SECRET))
             .header("X-Experience-API-Version", "1.0.3")
             .send()
             .await
             .unwrap();
         let page: Value = r.json().await.unwrap();
-        let served: Vec<String> =
-            page["statements"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_owned()).collect();
-        assert_eq!(&served, posted, "tenant {t}: every statement once, in the order posted");
+        let served: Vec<String> = page["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            &served, posted,
+            "tenant {t}: every statement once, in the order posted"
+        );
     }
 
     // Exactly once at the event level: one verdict per event, positions at the log end.
@@ -343,13 +428,23 @@ async fn two_projector_processes_share_eight_partitions_exactly_once_in_tenant_o
     let url = backing.pg.as_ref().unwrap().url();
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
     let outcomes: Vec<(String, i64)> =
-        sqlx::query_as("SELECT tenant, COUNT(*) FROM lrs_event_outcomes GROUP BY tenant").fetch_all(&mut conn).await.unwrap();
+        sqlx::query_as("SELECT tenant, COUNT(*) FROM lrs_event_outcomes GROUP BY tenant")
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
     let outcomes: HashMap<String, i64> = outcomes.into_iter().collect();
     for t in tenants {
         // tenant.created + credential.created + 30 statement events.
-        assert_eq!(outcomes.get(t), Some(&32), "tenant {t} verdicts: {outcomes:?}");
+        assert_eq!(
+            outcomes.get(t),
+            Some(&32),
+            "tenant {t} verdicts: {outcomes:?}"
+        );
     }
-    let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM xapi_statements").fetch_one(&mut conn).await.unwrap();
+    let rows: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM xapi_statements")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
     assert_eq!(rows.0, 120);
     drop(apis);
     drop(projectors);

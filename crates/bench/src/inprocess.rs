@@ -51,11 +51,16 @@ pub fn run_validate(opts: &InProcessOptions) -> anyhow::Result<Report> {
     let started = Instant::now();
     let mut valid = 0u64;
     for body in &bodies {
-        let (stmts, _) = parse_statement_batch(body, XapiVersion::V1_0_3).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (stmts, _) =
+            parse_statement_batch(body, XapiVersion::V1_0_3).map_err(|e| anyhow::anyhow!("{e}"))?;
         valid += stmts.len() as u64;
     }
     let elapsed = started.elapsed();
-    let mut report = Report::new("validate", params(opts, &[("bytes", bytes.to_string())]), elapsed);
+    let mut report = Report::new(
+        "validate",
+        params(opts, &[("bytes", bytes.to_string())]),
+        elapsed,
+    );
     report.push_counter("statements", valid);
     report.notes.push(format!(
         "{:.2} µs per statement (single thread, strict parse + validation)",
@@ -81,9 +86,23 @@ pub async fn run_project(opts: &InProcessOptions) -> anyhow::Result<Report> {
     let tenant = TenantId::parse("bench").map_err(anyhow::Error::msg)?;
     let authority = json!({"objectType": "Agent", "account": {"homePage": "urn:lrs:credentials", "name": "bench"}});
     let envelope = |payload: &EventPayload| {
-        EventEnvelope::new(tenant.clone(), "bench".into(), Principal::system(), Utc::now(), payload).to_bytes()
+        EventEnvelope::new(
+            tenant.clone(),
+            "bench".into(),
+            Principal::system(),
+            Utc::now(),
+            payload,
+        )
+        .to_bytes()
     };
-    log.append("bench", envelope(&EventPayload::TenantCreated(TenantCreated { name: "bench".into() })).into()).await?;
+    log.append(
+        "bench",
+        envelope(&EventPayload::TenantCreated(TenantCreated {
+            name: "bench".into(),
+        }))
+        .into(),
+    )
+    .await?;
     let mut events = 1u64;
     for body in bodies(opts) {
         let stmts: Vec<Value> = serde_json::from_slice(&body)?;
@@ -108,11 +127,15 @@ pub async fn run_project(opts: &InProcessOptions) -> anyhow::Result<Report> {
         .clone()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("read.db").display()));
     let store = SqlStore::open(&url, &StoreOptions::default()).await?;
-    let mut consumer = log.consumer(ConsumerOptions::from_beginning("bench")).await?;
+    let mut consumer = log
+        .consumer(ConsumerOptions::from_beginning("bench"))
+        .await?;
     let started = Instant::now();
     let mut applied = 0u64;
     while applied < events {
-        let records = consumer.poll_batch(opts.projector_batch, Duration::from_millis(100)).await?;
+        let records = consumer
+            .poll_batch(opts.projector_batch, Duration::from_millis(100))
+            .await?;
         if records.is_empty() {
             anyhow::bail!("log ended after {applied} of {events} events");
         }
@@ -126,7 +149,13 @@ pub async fn run_project(opts: &InProcessOptions) -> anyhow::Result<Report> {
     store.close().await;
     let mut report = Report::new(
         "project",
-        params(opts, &[("projector_batch", opts.projector_batch.to_string()), ("store", store.kind().into())]),
+        params(
+            opts,
+            &[
+                ("projector_batch", opts.projector_batch.to_string()),
+                ("store", store.kind().into()),
+            ],
+        ),
         elapsed,
     );
     report.push_counter("statements", opts.statements as u64);

@@ -31,7 +31,12 @@ impl Format {
 
 /// Rewrites a stored statement for `format` (`exact` never reaches here: it is served
 /// byte for byte).
-pub fn apply_format(stmt: &mut Value, format: Format, languages: &[String], definitions: &Definitions) {
+pub fn apply_format(
+    stmt: &mut Value,
+    format: Format,
+    languages: &[String],
+    definitions: &Definitions,
+) {
     match format {
         Format::Exact => {}
         Format::Ids => ids_statement(stmt),
@@ -52,7 +57,12 @@ pub fn activity_ids(stmt: &Value, out: &mut Vec<String>) {
     if let Some(Value::Object(ca)) = stmt.get("context").and_then(|c| c.get("contextActivities")) {
         for list in ca.values() {
             if let Value::Array(items) = list {
-                out.extend(items.iter().filter_map(|a| a.get("id").and_then(Value::as_str)).map(str::to_owned));
+                out.extend(
+                    items
+                        .iter()
+                        .filter_map(|a| a.get("id").and_then(Value::as_str))
+                        .map(str::to_owned),
+                );
             }
         }
     }

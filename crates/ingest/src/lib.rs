@@ -178,9 +178,27 @@ async fn statements_write(
     let params = Params::parse(query.as_deref())?;
     let (version, correlation) = (version_of(version), correlation_of(correlation));
     if method == Method::PUT {
-        statements::put(state, principal, version, correlation, headers, params, body).await
+        statements::put(
+            state,
+            principal,
+            version,
+            correlation,
+            headers,
+            params,
+            body,
+        )
+        .await
     } else {
-        statements::post(state, principal, version, correlation, headers, params, body).await
+        statements::post(
+            state,
+            principal,
+            version,
+            correlation,
+            headers,
+            params,
+            body,
+        )
+        .await
     }
 }
 

@@ -289,9 +289,8 @@ fn http_date(ms: i64) -> Option<HeaderValue> {
 }
 
 fn parse_stored(stored: &StoredStatement) -> ApiResult<Value> {
-    serde_json::from_str(&stored.body).map_err(|e| {
-        ApiError::Internal(format!("stored statement {} is not JSON: {e}", stored.id))
-    })
+    serde_json::from_str(&stored.body)
+        .map_err(|e| ApiError::Internal(format!("stored statement {} is not JSON: {e}", stored.id)))
 }
 
 /// The LRS's canonical definitions of the Activities in `statements` (only for

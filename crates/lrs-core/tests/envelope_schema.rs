@@ -18,7 +18,10 @@ fn envelope(payload: EventPayload) -> Value {
     let env = EventEnvelope::new(
         TenantId::parse("acme").unwrap(),
         "corr-1".into(),
-        Principal { id: "key-1".into(), method: "basic".into() },
+        Principal {
+            id: "key-1".into(),
+            method: "basic".into(),
+        },
         Utc::now(),
         &payload,
     );
@@ -36,7 +39,9 @@ fn written_envelopes_match_the_published_schema() {
             attachments: vec![],
             xapi_version: "1.0.3".into(),
         })),
-        envelope(EventPayload::TenantCreated(TenantCreated { name: "Acme".into() })),
+        envelope(EventPayload::TenantCreated(TenantCreated {
+            name: "Acme".into(),
+        })),
         envelope(EventPayload::CredentialCreated(CredentialCreated {
             key: "k".into(),
             secret_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
@@ -54,10 +59,14 @@ fn written_envelopes_match_the_published_schema() {
 #[test]
 fn schema_rejects_what_we_never_write() {
     let v = schema();
-    let mut bad = envelope(EventPayload::TenantCreated(TenantCreated { name: "Acme".into() }));
+    let mut bad = envelope(EventPayload::TenantCreated(TenantCreated {
+        name: "Acme".into(),
+    }));
     bad["tenant"] = json!("Not A Slug");
     assert!(!v.is_valid(&bad));
-    let mut bad = envelope(EventPayload::TenantCreated(TenantCreated { name: "Acme".into() }));
+    let mut bad = envelope(EventPayload::TenantCreated(TenantCreated {
+        name: "Acme".into(),
+    }));
     bad["type"] = json!("statements.deleted");
     assert!(!v.is_valid(&bad));
     let mut secret = envelope(EventPayload::CredentialCreated(CredentialCreated {
@@ -68,5 +77,8 @@ fn schema_rejects_what_we_never_write() {
         label: String::new(),
     }));
     secret["payload"]["secret_hash"] = json!("plaintext-secret");
-    assert!(!v.is_valid(&secret), "a plaintext secret must not pass as a hash");
+    assert!(
+        !v.is_valid(&secret),
+        "a plaintext secret must not pass as a hash"
+    );
 }

@@ -139,13 +139,16 @@ impl Projector {
 
     /// Publishes how far behind the log end each partition's applied position is.
     async fn record_lag(&self, known: &RwLock<HashMap<i32, i64>>) {
-        let Ok(ends) = self.log.end_offsets().await else { return };
+        let Ok(ends) = self.log.end_offsets().await else {
+            return;
+        };
         let positions = known.read().map(|m| m.clone()).unwrap_or_default();
         let mut total = 0i64;
         for (partition, end) in ends {
             let lag = (end - positions.get(&partition).copied().unwrap_or(-1)).max(0);
             total += lag;
-            metrics::gauge!("lrs_projector_lag", "partition" => partition.to_string()).set(lag as f64);
+            metrics::gauge!("lrs_projector_lag", "partition" => partition.to_string())
+                .set(lag as f64);
         }
         metrics::gauge!("lrs_projector_lag_total").set(total as f64);
     }

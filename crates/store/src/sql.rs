@@ -19,7 +19,10 @@ pub(crate) struct Sql {
 
 impl Sql {
     pub fn new(text: &str) -> Self {
-        Sql { parts: vec![text.to_owned()], args: AnyArguments::default() }
+        Sql {
+            parts: vec![text.to_owned()],
+            args: AnyArguments::default(),
+        }
     }
 
     pub fn push(&mut self, text: &str) -> &mut Self {
@@ -87,7 +90,10 @@ impl Backend for AnyConnection {
 
 impl Backend for AnyPool {
     fn is_sqlite(&self) -> bool {
-        self.connect_options().database_url.scheme().starts_with("sqlite")
+        self.connect_options()
+            .database_url
+            .scheme()
+            .starts_with("sqlite")
     }
 }
 
@@ -120,10 +126,18 @@ mod tests {
     fn placeholders_follow_the_backend() {
         let sql = || {
             let mut s = Sql::new("SELECT a FROM t WHERE x = ");
-            s.bind(1i64).push(" AND y IN ").bind_list(["a".to_owned(), "b".to_owned()]);
+            s.bind(1i64)
+                .push(" AND y IN ")
+                .bind_list(["a".to_owned(), "b".to_owned()]);
             s
         };
-        assert_eq!(sql().build(false).0, "SELECT a FROM t WHERE x = $1 AND y IN ($2, $3)");
-        assert_eq!(sql().build(true).0, "SELECT a FROM t WHERE x = ? AND y IN (?, ?)");
+        assert_eq!(
+            sql().build(false).0,
+            "SELECT a FROM t WHERE x = $1 AND y IN ($2, $3)"
+        );
+        assert_eq!(
+            sql().build(true).0,
+            "SELECT a FROM t WHERE x = ? AND y IN (?, ?)"
+        );
     }
 }
