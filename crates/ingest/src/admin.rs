@@ -156,6 +156,23 @@ async fn submit(
 }
 
 /// 202 for an admin change that is durable but not applied yet.
+/// Submits a creation and answers 201 with `body` once applied (202 if still pending).
+async fn created(
+    state: &AppState,
+    principal: &Principal,
+    correlation: &CorrelationId,
+    tenant: &TenantId,
+    payload: &EventPayload,
+    body: Value,
+) -> ApiResult<Response> {
+    Ok(
+        match submit(state, principal, correlation, tenant, payload).await? {
+            Submitted::Decided(_) => (StatusCode::CREATED, Json(body)).into_response(),
+            Submitted::Pending => pending(body),
+        },
+    )
+}
+
 fn pending(mut body: Value) -> Response {
     body["status"] = json!("pending");
     body["message"] = json!("recorded in the event log; the projector has not applied it yet");
@@ -222,18 +239,15 @@ async fn create_tenant(
     check_text("name", &name)?;
     let payload = EventPayload::TenantCreated(TenantCreated { name: name.clone() });
     let body = json!({ "id": tenant.as_str(), "name": name, "disabled": false });
-    match submit(
+    created(
         &state,
         &principal,
         &correlation_of(correlation),
         &tenant,
         &payload,
+        body,
     )
-    .await?
-    {
-        Submitted::Decided(_) => Ok((StatusCode::CREATED, Json(body)).into_response()),
-        Submitted::Pending => Ok(pending(body)),
-    }
+    .await
 }
 
 async fn show_tenant(
@@ -351,18 +365,15 @@ async fn create_credential(
         "label": req.label, "authority": authority,
         "note": "the secret is shown only once; store it now",
     });
-    match submit(
+    created(
         &state,
         &principal,
         &correlation_of(correlation),
         &tenant,
         &payload,
+        body,
     )
-    .await?
-    {
-        Submitted::Decided(_) => Ok((StatusCode::CREATED, Json(body)).into_response()),
-        Submitted::Pending => Ok(pending(body)),
-    }
+    .await
 }
 
 async fn rotate_credential(

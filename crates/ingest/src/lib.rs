@@ -202,6 +202,19 @@ async fn statements_write(
     }
 }
 
+/// A document resource answers GET (and HEAD), PUT, POST and DELETE with one handler
+/// that switches on the method.
+fn document_methods<H, T>(handler: H) -> axum::routing::MethodRouter<AppState>
+where
+    H: axum::handler::Handler<T, AppState> + Clone,
+    T: 'static,
+{
+    get(handler.clone())
+        .put(handler.clone())
+        .post(handler.clone())
+        .delete(handler)
+}
+
 /// CORS for browser-based clients: any origin may call with credentials it holds; the
 /// xAPI headers are allowed in and exposed out.
 fn cors() -> CorsLayer {
@@ -245,26 +258,14 @@ pub fn router(state: AppState) -> Router {
                 .put(statements_write)
                 .post(statements_write),
         )
-        .route(
-            "/activities/state",
-            get(documents::state)
-                .put(documents::state)
-                .post(documents::state)
-                .delete(documents::state),
-        )
+        .route("/activities/state", document_methods(documents::state))
         .route(
             "/activities/profile",
-            get(documents::activity_profile)
-                .put(documents::activity_profile)
-                .post(documents::activity_profile)
-                .delete(documents::activity_profile),
+            document_methods(documents::activity_profile),
         )
         .route(
             "/agents/profile",
-            get(documents::agent_profile)
-                .put(documents::agent_profile)
-                .post(documents::agent_profile)
-                .delete(documents::agent_profile),
+            document_methods(documents::agent_profile),
         )
         .route("/activities", get(activities::get))
         .route("/agents", get(agents::get))
