@@ -514,6 +514,7 @@ fn key_columns(table: &str) -> Option<&'static [&'static str]> {
         "xapi_activities" => &["tenant", "activity_id"],
         "xapi_agent_names" => &["tenant", "agent", "name"],
         "xapi_attachments" => &["tenant", "sha2"],
+        "lrs_event_statements" => &["tenant", "statement_id", "event_id"],
         _ => return None,
     })
 }

@@ -1129,7 +1129,7 @@ fn admin_bearer(lrs: &TestLrs, token: &str, path: &str) -> RequestBuilder {
 }
 
 /// A learner reads only statements about their own agent and only their own documents;
-/// a trainer (until group assignments exist) likewise; an org admin reads the tenant.
+/// a trainer ((trainers now use their assignments; see tests/trainers.rs)) likewise; an org admin reads the tenant.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn learner_role_reads_only_their_own_records() {
     let keys = rsa_keys();

@@ -11,7 +11,9 @@
 //!   `admin` scope on the platform tenant (`platform_tenant`, by default the bootstrap
 //!   tenant, whose bootstrap credential has `admin`);
 //! - credentials of a tenant (list, create, rotate, revoke): a platform admin, or a
-//!   principal with the `admin` scope on that same tenant (an org admin).
+//!   principal with the `admin` scope on that same tenant (an org admin);
+//! - trainer assignments of a tenant (`trainer.assigned` / `trainer.unassigned`): the
+//!   same as credentials.
 //!
 //! A refusal never depends on whether the other tenant exists (403 before any lookup),
 //! credential keys are always generated (a chosen key could probe other tenants' keys
@@ -33,7 +35,7 @@ use base64::Engine;
 use chrono::Utc;
 use lrs_core::event::{
     CredentialCreated, CredentialRevoked, CredentialRotated, EventEnvelope, EventPayload,
-    Principal as EventPrincipal, TenantCreated, TenantDisabled,
+    Principal as EventPrincipal, TenantCreated, TenantDisabled, TrainerAssigned, TrainerUnassigned,
 };
 use lrs_core::store::TenantRecord;
 use lrs_core::TenantId;
@@ -59,6 +61,12 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/tenants/{tenant}/credentials/{key}/revoke",
             post(revoke_credential),
+        )
+        .route(
+            "/admin/tenants/{tenant}/trainers/{trainer}",
+            get(show_trainer)
+                .put(assign_trainer)
+                .delete(unassign_trainer),
         )
 }
 
@@ -436,6 +444,152 @@ async fn revoke_credential(
     }
 }
 
+// --- trainer assignments -----------------------------------------------------------------
+
+/// Most learners / courses one trainer may be assigned: bounds the event size.
+const MAX_ASSIGNED: usize = 10_000;
+
+/// Parses the trainer in the path: the principal id `<sub>#<iss>` of their tokens
+/// (percent-encoded in the URL).
+fn trainer_id(trainer: &str) -> ApiResult<String> {
+    if trainer.is_empty() || !trainer.contains('#') {
+        return Err(ApiError::BadRequest {
+            message: "trainer must be the token principal <sub>#<iss> (percent-encoded)".into(),
+            path: Some("trainer".into()),
+        });
+    }
+    check_text("trainer", trainer)?;
+    Ok(trainer.to_owned())
+}
+
+fn assignments_json(
+    tenant: &TenantId,
+    trainer: &str,
+    learners: &[Value],
+    courses: &[String],
+) -> Value {
+    json!({ "tenant": tenant.as_str(), "trainer": trainer, "learners": learners, "courses": courses })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Assignment {
+    #[serde(default)]
+    learners: Vec<Value>,
+    #[serde(default)]
+    courses: Vec<String>,
+}
+
+/// Checks learners (Agents with one identifier) and courses (IRIs); drops repeats.
+fn valid_assignment(req: Assignment) -> ApiResult<(Vec<Value>, Vec<String>)> {
+    if req.learners.len() > MAX_ASSIGNED || req.courses.len() > MAX_ASSIGNED {
+        return Err(ApiError::bad_request(format!(
+            "at most {MAX_ASSIGNED} learners and {MAX_ASSIGNED} courses per trainer"
+        )));
+    }
+    let mut keys = Vec::with_capacity(req.learners.len());
+    let mut learners = Vec::with_capacity(req.learners.len());
+    for (i, agent) in req.learners.into_iter().enumerate() {
+        let path = format!("learners[{i}]");
+        lrs_core::xapi::validate_document_agent(&agent, &path)?;
+        let key = lrs_core::xapi::agent_key(&agent).ok_or_else(|| ApiError::BadRequest {
+            message: "an assigned learner needs an identifier".into(),
+            path: Some(path),
+        })?;
+        if !keys.contains(&key) {
+            keys.push(key);
+            learners.push(agent);
+        }
+    }
+    let mut courses: Vec<String> = Vec::with_capacity(req.courses.len());
+    for (i, course) in req.courses.into_iter().enumerate() {
+        if !lrs_core::xapi::is_valid_iri(&course) {
+            return Err(ApiError::BadRequest {
+                message: format!("course {course:?} is not an IRI (an activity id)"),
+                path: Some(format!("courses[{i}]")),
+            });
+        }
+        if !courses.contains(&course) {
+            courses.push(course);
+        }
+    }
+    Ok((learners, courses))
+}
+
+async fn show_trainer(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path((tenant, trainer)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let tenant = managed_tenant(&principal, &tenant)?;
+    let trainer = trainer_id(&trainer)?;
+    find_tenant(&state, &tenant).await?;
+    let a = state
+        .pipeline
+        .store
+        .trainer_assignments(&tenant, &trainer)
+        .await?;
+    let learners: Vec<Value> = a.learners.into_iter().map(|(_, agent)| agent).collect();
+    Ok(Json(assignments_json(&tenant, &trainer, &learners, &a.courses)).into_response())
+}
+
+async fn assign_trainer(
+    State(state): State<AppState>,
+    correlation: Option<Extension<CorrelationId>>,
+    principal: Principal,
+    Path((tenant, trainer)): Path<(String, String)>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    let tenant = managed_tenant(&principal, &tenant)?;
+    let trainer = trainer_id(&trainer)?;
+    let (learners, courses) = valid_assignment(body_json(&body)?)?;
+    let body = assignments_json(&tenant, &trainer, &learners, &courses);
+    let payload = EventPayload::TrainerAssigned(TrainerAssigned {
+        trainer,
+        learners,
+        courses,
+    });
+    match submit(
+        &state,
+        &principal,
+        &correlation_of(correlation),
+        &tenant,
+        &payload,
+    )
+    .await?
+    {
+        Submitted::Decided(_) => Ok(Json(body).into_response()),
+        Submitted::Pending => Ok(pending(body)),
+    }
+}
+
+async fn unassign_trainer(
+    State(state): State<AppState>,
+    correlation: Option<Extension<CorrelationId>>,
+    principal: Principal,
+    Path((tenant, trainer)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let tenant = managed_tenant(&principal, &tenant)?;
+    let trainer = trainer_id(&trainer)?;
+    let payload = EventPayload::TrainerUnassigned(TrainerUnassigned {
+        trainer: trainer.clone(),
+    });
+    match submit(
+        &state,
+        &principal,
+        &correlation_of(correlation),
+        &tenant,
+        &payload,
+    )
+    .await?
+    {
+        Submitted::Decided(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Submitted::Pending => Ok(pending(
+            json!({ "tenant": tenant.as_str(), "trainer": trainer }),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -446,6 +600,20 @@ mod tests {
         assert_eq!(s(&["all", "admin", "all"]).unwrap(), ["all", "admin"]);
         assert!(s(&[]).is_err());
         assert!(s(&["statements/delete"]).is_err());
+    }
+
+    #[test]
+    fn assignments_are_validated_and_deduplicated() {
+        let a = |v: Value| valid_assignment(serde_json::from_value(v).unwrap());
+        let (learners, courses) = a(json!({
+            "learners": [{"mbox": "mailto:a@x.example"}, {"mbox": "mailto:a@X.example"}],
+            "courses": ["http://x.example/c", "http://x.example/c"],
+        }))
+        .unwrap();
+        assert_eq!((learners.len(), courses.len()), (1, 1));
+        assert!(a(json!({"learners": [{"name": "no ifi"}]})).is_err());
+        assert!(a(json!({"courses": ["not an iri"]})).is_err());
+        assert!(trainer_id("no-issuer").is_err() && trainer_id("tom#https://i").is_ok());
     }
 
     #[test]

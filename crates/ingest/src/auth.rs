@@ -56,6 +56,7 @@ pub const KNOWN_SCOPES: &[&str] = &[
     "all",
     "analytics/read",
     "admin",
+    "audit",
 ];
 
 /// Whose records a principal may read (the analytics read models build on this).
@@ -68,8 +69,8 @@ pub const KNOWN_SCOPES: &[&str] = &[
 pub enum Role {
     /// Only records whose actor is their own agent.
     Learner,
-    /// The learners of the groups/courses assigned to them. Until assignments exist
-    /// (analytics), a trainer reads like a learner: their own records only.
+    /// The learners and courses an org admin assigned to them (`trainer.assigned`,
+    /// keyed by their principal id `<sub>#<iss>`; see `roles`), plus their own records.
     Trainer,
     /// The whole tenant, within the scopes held.
     OrgAdmin,
@@ -125,8 +126,8 @@ pub struct Principal {
     /// The learner's (or trainer's) own xAPI Agent: what "their records" means. None for
     /// Basic credentials.
     pub agent: Option<Value>,
-    /// Groups/courses assigned to a trainer (token claim `groups`), for the analytics
-    /// read models.
+    /// Token claim `groups`, informational only: a trainer's reach comes from the
+    /// admin-managed assignments (`trainer.assigned`), which the issuer cannot widen.
     pub groups: Vec<String>,
 }
 

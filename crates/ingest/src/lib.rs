@@ -10,6 +10,7 @@ pub mod admin;
 pub mod agents;
 pub mod alternate;
 pub mod attachments;
+pub mod audit;
 pub mod auth;
 pub mod documents;
 pub mod error;
@@ -288,6 +289,7 @@ pub fn router(state: AppState) -> Router {
         .route("/ready", get(system::ready))
         .route("/metrics", get(system::metrics))
         .merge(admin::routes())
+        .merge(audit::routes())
         .with_state(state.clone());
     // The 1.0.3 alternate request syntax rewrites method, headers, query and body, so it
     // runs before routing: the routes sit behind it as one service.

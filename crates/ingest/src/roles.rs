@@ -1,6 +1,6 @@
-//! Role rules on the xAPI resources: what a learner (or, until group assignments exist,
-//! a trainer) may reach beyond what its scopes allow. Org admins, platform admins and
-//! Basic credentials pass untouched; scopes alone decide for them.
+//! Role rules on the xAPI resources: what a learner or a trainer may reach beyond what
+//! its scopes allow. Org admins, platform admins and Basic credentials pass untouched;
+//! scopes alone decide for them.
 //!
 //! A learner's records are the statements about their own agent (§2.5's `agent` filter:
 //! actor or object, and through StatementRefs what their statements are referred to by)
@@ -12,10 +12,19 @@
 //!   or object is their agent, else 404 as if it did not exist;
 //! - `/activities/state`, `/agents/profile` and `/agents` must name their agent, else 403.
 //!
+//! A trainer reads statements through what an org admin assigned to them
+//! (`trainer.assigned`, looked up on every request so an unassignment applies at once):
+//! - statement queries must carry `agent` = an assigned learner (or their own agent) and
+//!   no `related_agents=true`, or `activity` = an assigned course (with or without
+//!   `related_activities`), else 403 saying so;
+//! - a single statement is served only if its actor is an assigned learner (or, as for a
+//!   learner, its actor or object is their own agent), else 404;
+//! - documents and `/agents` follow the learner rules (their own agent only).
+//!
 //! Writes are left to the scopes. Malformed parameters pass through so the resource
 //! reports them with its usual 400.
 
-use crate::auth::{Principal, Reach};
+use crate::auth::{Principal, Reach, Role};
 use crate::error::ApiError;
 use crate::more::MoreToken;
 use crate::params::Params;
@@ -47,6 +56,9 @@ pub async fn guard(
     let path = uri.path();
     if path.ends_with("/statements") {
         if matches!(*method, Method::GET | Method::HEAD) {
+            if principal.role == Role::Trainer {
+                return trainer_statement_read(state, principal, &own, &params).await;
+            }
             return statement_read(state, principal, &own, &params).await;
         }
         return Ok(());
@@ -133,6 +145,93 @@ async fn statement_read(
              (and no related_agents=true)",
             principal.role.as_str(),
             own_agent_json(principal)
+        )))
+    }
+}
+
+/// The filters of a statement query (or of the query a `more` token continues) that the
+/// role rules look at; `None` when they are malformed (the resource reports the 400).
+struct QueryFilters {
+    agent: Option<String>,
+    related_agents: bool,
+    activity: Option<String>,
+}
+
+fn query_filters(principal: &Principal, params: &Params) -> Option<QueryFilters> {
+    match params.get("more") {
+        Some(token) => MoreToken::decode(token, principal.tenant.as_str())
+            .ok()
+            .map(|t| QueryFilters {
+                agent: t.query.agent,
+                related_agents: t.query.related_agents,
+                activity: t.query.activity,
+            }),
+        None => Some(QueryFilters {
+            agent: params.json("agent").ok()?.as_ref().and_then(agent_key),
+            related_agents: params.get("related_agents") == Some("true"),
+            activity: params.iri("activity").ok()?.map(str::to_owned),
+        }),
+    }
+}
+
+async fn trainer_statement_read(
+    state: &AppState,
+    principal: &Principal,
+    own: &str,
+    params: &Params,
+) -> Result<(), ApiError> {
+    let assigned = state
+        .pipeline
+        .store
+        .trainer_assignments(&principal.tenant, &principal.key)
+        .await?;
+    let is_learner = |key: &str| key == own || assigned.learners.iter().any(|(k, _)| k == key);
+    let single = match (params.has("statementId"), params.has("voidedStatementId")) {
+        (true, false) => Some("statementId"),
+        (false, true) => Some("voidedStatementId"),
+        (true, true) => return Ok(()),
+        (false, false) => None,
+    };
+    if let Some(name) = single {
+        let Ok(Some(id)) = params.uuid(name) else {
+            return Ok(());
+        };
+        let id = id.to_ascii_lowercase();
+        let reachable = state
+            .pipeline
+            .store
+            .statement(&principal.tenant, &id)
+            .await?
+            .and_then(|s| serde_json::from_str::<Value>(&s.body).ok())
+            .is_some_and(|v| {
+                let key = |k: &str| v.get(k).and_then(agent_key);
+                key("actor").is_some_and(|k| is_learner(&k))
+                    || key("object").as_deref() == Some(own)
+            });
+        return if reachable {
+            Ok(())
+        } else {
+            Err(ApiError::NotFound(format!("no statement with id {id}")))
+        };
+    }
+    let Some(q) = query_filters(principal, params) else {
+        return Ok(());
+    };
+    let by_learner = !q.related_agents && q.agent.as_deref().is_some_and(is_learner);
+    let by_course = q
+        .activity
+        .as_deref()
+        .is_some_and(|a| assigned.courses.iter().any(|c| c == a));
+    if by_learner || by_course {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden(format!(
+            "role trainer may only query statements about an assigned learner \
+             (agent=<assigned learner>, no related_agents=true) or an assigned course \
+             (activity=<assigned course id>); trainer {:?} has {} learner(s) and {} course(s) assigned",
+            principal.key,
+            assigned.learners.len(),
+            assigned.courses.len()
         )))
     }
 }

@@ -247,6 +247,28 @@ pub struct CredentialRotated {
     pub secret_hash: String,
 }
 
+/// Replaces everything assigned to one trainer in the tenant (an admin `PUT`): the
+/// learners whose statements they may read and the courses (activities) whose
+/// statements they may read. An empty assignment is kept as "nothing assigned".
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrainerAssigned {
+    /// The trainer's principal id, `<sub>#<iss>` of their tokens: fixed by the issuer
+    /// and subject, so a token's `agent` claim cannot borrow another trainer's set.
+    pub trainer: String,
+    /// Assigned learners as xAPI Agents (each with an identifier), as the admin sent them.
+    #[serde(default)]
+    pub learners: Vec<serde_json::Value>,
+    /// Assigned course activity ids (IRIs).
+    #[serde(default)]
+    pub courses: Vec<String>,
+}
+
+/// Removes every assignment of one trainer in the tenant.
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct TrainerUnassigned {
+    pub trainer: String,
+}
+
 /// Every event type the LRS writes, decoded.
 #[derive(Debug)]
 pub enum EventPayload {
@@ -258,6 +280,8 @@ pub enum EventPayload {
     CredentialCreated(CredentialCreated),
     CredentialRevoked(CredentialRevoked),
     CredentialRotated(CredentialRotated),
+    TrainerAssigned(TrainerAssigned),
+    TrainerUnassigned(TrainerUnassigned),
 }
 
 macro_rules! payload_types {
@@ -296,6 +320,8 @@ payload_types! {
     CredentialCreated => "credential.created",
     CredentialRevoked => "credential.revoked",
     CredentialRotated => "credential.rotated",
+    TrainerAssigned => "trainer.assigned",
+    TrainerUnassigned => "trainer.unassigned",
 }
 
 #[cfg(test)]

@@ -120,6 +120,16 @@ pub struct TenantRecord {
     pub disabled: bool,
 }
 
+/// What an org admin assigned to a trainer (`trainer.assigned`): the reach of the
+/// `trainer` role, read on every trainer request so an unassignment applies at once.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct TrainerAssignments {
+    /// Assigned learners: canonical agent key (`xapi::agent_key`) and the Agent as sent.
+    pub learners: Vec<(String, serde_json::Value)>,
+    /// Assigned course activity ids.
+    pub courses: Vec<String>,
+}
+
 /// A stored document (State, Activity Profile or Agent Profile) as the API serves it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredDocument {
@@ -176,6 +186,68 @@ pub struct AttachmentBody {
     pub sha2: String,
     pub content_type: String,
     pub body: Vec<u8>,
+}
+
+/// One event as the audit trail shows it: its log position, envelope facts and the
+/// projector's verdict. `principal` is `method:id` (never a secret).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AuditEvent {
+    pub event_id: String,
+    pub event_type: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub received_at: String,
+    pub principal: String,
+    pub correlation_id: String,
+    pub status: u16,
+    pub detail: Option<String>,
+}
+
+/// Everything recorded about one statement id in a tenant.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StatementAudit {
+    /// Events that carried the id (or voided it), in log order.
+    pub events: Vec<AuditEvent>,
+    /// The event whose copy of the statement was stored, if any.
+    pub accepted_event_id: Option<String>,
+    pub voided: bool,
+    /// Ids of the statements that void this one.
+    pub voided_by: Vec<String>,
+    /// The id this statement voids, if it is a voiding statement.
+    pub voids: Option<String>,
+}
+
+/// A stored statement in which an agent is actor or object.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AgentStatement {
+    pub id: String,
+    pub stored_ms: i64,
+    pub voided: bool,
+    pub event_id: String,
+    pub partition: Option<i32>,
+    pub offset: Option<i64>,
+}
+
+/// A State or Agent Profile document keyed by an agent.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AgentDocument {
+    /// "state" or "agent_profile".
+    pub kind: String,
+    pub activity_id: String,
+    pub registration: String,
+    pub document_id: String,
+    pub content_type: String,
+    pub etag: String,
+    pub updated_ms: i64,
+}
+
+/// Everything recorded for an agent, capped at a limit per list.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AgentAudit {
+    pub statements: Vec<AgentStatement>,
+    pub documents: Vec<AgentDocument>,
+    /// True when a list was cut at the limit.
+    pub truncated: bool,
 }
 
 /// Read-side and write-side operations of a read store.
@@ -260,4 +332,40 @@ pub trait ReadStore: Send + Sync + 'static {
 
     /// The credentials of `tenant`, by key (revoked ones included, flagged).
     async fn credentials(&self, tenant: &TenantId) -> Result<Vec<CredentialInfo>, StoreError>;
+
+    /// What is assigned to `trainer` (principal id `<sub>#<iss>`) in `tenant`; empty
+    /// when nothing is.
+    async fn trainer_assignments(
+        &self,
+        tenant: &TenantId,
+        trainer: &str,
+    ) -> Result<TrainerAssignments, StoreError>;
+
+    // --- Audit ---------------------------------------------------------------------------
+
+    /// Every event of `tenant` that touched statement `id` (lowercase), with its verdict.
+    async fn audit_statement(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<StatementAudit, StoreError>;
+
+    /// Statements where agent `agent` (canonical key) is actor or object, and its State
+    /// and Agent Profile documents, at most `limit` of each.
+    async fn audit_agent(
+        &self,
+        tenant: &TenantId,
+        agent: &str,
+        limit: u32,
+    ) -> Result<AgentAudit, StoreError>;
+
+    /// Events of `tenant` in log order, optionally of one type and received at or after
+    /// `since` (RFC 3339 text as stored), at most `limit`.
+    async fn audit_events(
+        &self,
+        tenant: &TenantId,
+        event_type: Option<&str>,
+        since: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError>;
 }

@@ -79,6 +79,7 @@ pub(crate) async fn apply(
     }
     batch.flush(&mut tx).await?;
     insert_outcomes(&mut tx, &events, &outcomes).await?;
+    insert_event_statements(&mut tx, &events).await?;
     save_positions(&mut tx, consumer, &fresh).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(outcomes)
@@ -220,6 +221,39 @@ async fn insert_outcomes(
         }
         // The same event appended twice (a producer retry) keeps its first verdict.
         sql.push(" ON CONFLICT (event_id) DO NOTHING");
+        execute!(sql, &mut **tx).map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Audit index: every statement id (and voided target) of every statements event,
+/// accepted or not, lowercase (`lrs_event_statements`).
+async fn insert_event_statements(tx: &mut Tx, events: &[Event]) -> Result<(), StoreError> {
+    let mut rows: BTreeSet<(String, String, String)> = BTreeSet::new();
+    for event in events {
+        let tenant = event.envelope.tenant.as_str();
+        let event_id = event.envelope.event_id.to_string();
+        for stmt in &event.statements {
+            let ids = stmt.get("id").and_then(Value::as_str).into_iter();
+            for id in ids.chain(voided_target(stmt)) {
+                rows.insert((tenant.to_owned(), id.to_ascii_lowercase(), event_id.clone()));
+            }
+        }
+    }
+    let rows: Vec<_> = rows.into_iter().collect();
+    for chunk in rows.chunks(MAX_PARAMS / 3) {
+        let mut sql =
+            Sql::new("INSERT INTO lrs_event_statements (tenant, statement_id, event_id) VALUES ");
+        for (i, (tenant, id, event_id)) in chunk.iter().enumerate() {
+            sql.push(if i == 0 { "(" } else { ", (" });
+            sql.bind(tenant.clone())
+                .push(", ")
+                .bind(id.clone())
+                .push(", ")
+                .bind(event_id.clone())
+                .push(")");
+        }
+        sql.push(" ON CONFLICT DO NOTHING");
         execute!(sql, &mut **tx).map_err(db_err)?;
     }
     Ok(())
@@ -443,6 +477,16 @@ impl Batch {
                 crate::documents::write(tx, &tenant, event.envelope.received_at, w).await
             }
             EventPayload::DocumentsDeleted(d) => crate::documents::delete(tx, &tenant, d).await,
+            EventPayload::TrainerAssigned(_) | EventPayload::TrainerUnassigned(_)
+                if !self.tenant_active(&tenant) =>
+            {
+                Ok((
+                    403,
+                    Some(format!("tenant {tenant:?} does not exist or is disabled")),
+                ))
+            }
+            EventPayload::TrainerAssigned(a) => crate::trainers::assign(tx, &tenant, a).await,
+            EventPayload::TrainerUnassigned(u) => crate::trainers::unassign(tx, &tenant, u).await,
         }
     }
 

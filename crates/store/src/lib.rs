@@ -6,19 +6,21 @@
 
 mod apply;
 mod attachments;
+mod audit;
 mod definitions;
 mod documents;
 mod index;
 mod reads;
 mod sql;
+mod trainers;
 
 use async_trait::async_trait;
 use lrs_core::event::DocumentKey;
 use lrs_core::log::LogRecord;
 use lrs_core::store::{
-    AttachmentBody, CredentialInfo, CredentialRecord, DocumentFilter, DocumentIds, EventOutcome,
-    ReadStore, StatementPage, StatementQuery, StoreError, StoredDocument, StoredStatement,
-    TenantRecord,
+    AgentAudit, AttachmentBody, AuditEvent, CredentialInfo, CredentialRecord, DocumentFilter,
+    DocumentIds, EventOutcome, ReadStore, StatementAudit, StatementPage, StatementQuery,
+    StoreError, StoredDocument, StoredStatement, TenantRecord,
 };
 use lrs_core::TenantId;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
@@ -276,6 +278,41 @@ impl ReadStore for SqlStore {
 
     async fn agent_names(&self, tenant: &TenantId, agent: &str) -> Result<Vec<String>, StoreError> {
         definitions::agent_names(&self.reader, tenant, agent).await
+    }
+
+    async fn audit_statement(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+    ) -> Result<StatementAudit, StoreError> {
+        audit::statement(&self.reader, tenant, id).await
+    }
+
+    async fn audit_agent(
+        &self,
+        tenant: &TenantId,
+        agent: &str,
+        limit: u32,
+    ) -> Result<AgentAudit, StoreError> {
+        audit::agent(&self.reader, tenant, agent, limit).await
+    }
+
+    async fn audit_events(
+        &self,
+        tenant: &TenantId,
+        event_type: Option<&str>,
+        since: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>, StoreError> {
+        audit::events(&self.reader, tenant, event_type, since, limit).await
+    }
+
+    async fn trainer_assignments(
+        &self,
+        tenant: &TenantId,
+        trainer: &str,
+    ) -> Result<lrs_core::store::TrainerAssignments, StoreError> {
+        trainers::assignments(&self.reader, tenant, trainer).await
     }
 }
 
