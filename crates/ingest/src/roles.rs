@@ -89,40 +89,53 @@ fn own_agent_json(principal: &Principal) -> String {
         .unwrap_or_default()
 }
 
+/// For a single-statement GET (`statementId` or `voidedStatementId`): allowed when
+/// `allowed(actor key, object key)` holds for the statement it names, otherwise 404, as
+/// if it did not exist (no leak of what exists). `None` for queries. Malformed requests
+/// pass: the handler answers them 400.
+async fn check_single_statement(
+    state: &AppState,
+    principal: &Principal,
+    params: &Params,
+    allowed: impl Fn(Option<&str>, Option<&str>) -> bool,
+) -> Option<Result<(), ApiError>> {
+    let name = match (params.has("statementId"), params.has("voidedStatementId")) {
+        (true, false) => "statementId",
+        (false, true) => "voidedStatementId",
+        (true, true) => return Some(Ok(())),
+        (false, false) => return None,
+    };
+    let Ok(Some(id)) = params.uuid(name) else {
+        return Some(Ok(()));
+    };
+    let id = id.to_ascii_lowercase();
+    let stored = match state.pipeline.store.statement(&principal.tenant, &id).await {
+        Ok(stored) => stored,
+        Err(e) => return Some(Err(e.into())),
+    };
+    let ok = stored
+        .and_then(|s| serde_json::from_str::<Value>(&s.body).ok())
+        .is_some_and(|v| {
+            let key = |k: &str| v.get(k).and_then(agent_key);
+            allowed(key("actor").as_deref(), key("object").as_deref())
+        });
+    Some(if ok {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound(format!("no statement with id {id}")))
+    })
+}
+
 async fn statement_read(
     state: &AppState,
     principal: &Principal,
     own: &str,
     params: &Params,
 ) -> Result<(), ApiError> {
-    let single = match (params.has("statementId"), params.has("voidedStatementId")) {
-        (true, false) => Some("statementId"),
-        (false, true) => Some("voidedStatementId"),
-        (true, true) => return Ok(()),
-        (false, false) => None,
-    };
-    if let Some(name) = single {
-        let Ok(Some(id)) = params.uuid(name) else {
-            return Ok(());
-        };
-        let id = id.to_ascii_lowercase();
-        // The same statements the `agent` filter finds: actor or object is theirs.
-        let about_own = state
-            .pipeline
-            .store
-            .statement(&principal.tenant, &id)
-            .await?
-            .and_then(|s| serde_json::from_str::<Value>(&s.body).ok())
-            .is_some_and(|v| {
-                ["actor", "object"]
-                    .iter()
-                    .any(|k| v.get(*k).and_then(agent_key).as_deref() == Some(own))
-            });
-        return if about_own {
-            Ok(())
-        } else {
-            Err(ApiError::NotFound(format!("no statement with id {id}")))
-        };
+    let own_only =
+        |actor: Option<&str>, object: Option<&str>| actor == Some(own) || object == Some(own);
+    if let Some(verdict) = check_single_statement(state, principal, params, own_only).await {
+        return verdict;
     }
     let (agent, related) = match params.get("more") {
         Some(token) => match MoreToken::decode(token, principal.tenant.as_str()) {
@@ -186,33 +199,11 @@ async fn trainer_statement_read(
         .trainer_assignments(&principal.tenant, &principal.key)
         .await?;
     let is_learner = |key: &str| key == own || assigned.learners.iter().any(|(k, _)| k == key);
-    let single = match (params.has("statementId"), params.has("voidedStatementId")) {
-        (true, false) => Some("statementId"),
-        (false, true) => Some("voidedStatementId"),
-        (true, true) => return Ok(()),
-        (false, false) => None,
+    let reachable = |actor: Option<&str>, object: Option<&str>| {
+        actor.is_some_and(is_learner) || object == Some(own)
     };
-    if let Some(name) = single {
-        let Ok(Some(id)) = params.uuid(name) else {
-            return Ok(());
-        };
-        let id = id.to_ascii_lowercase();
-        let reachable = state
-            .pipeline
-            .store
-            .statement(&principal.tenant, &id)
-            .await?
-            .and_then(|s| serde_json::from_str::<Value>(&s.body).ok())
-            .is_some_and(|v| {
-                let key = |k: &str| v.get(k).and_then(agent_key);
-                key("actor").is_some_and(|k| is_learner(&k))
-                    || key("object").as_deref() == Some(own)
-            });
-        return if reachable {
-            Ok(())
-        } else {
-            Err(ApiError::NotFound(format!("no statement with id {id}")))
-        };
+    if let Some(verdict) = check_single_statement(state, principal, params, reachable).await {
+        return verdict;
     }
     let Some(q) = query_filters(principal, params) else {
         return Ok(());
