@@ -117,7 +117,7 @@ fn tenant_json(t: &TenantRecord) -> Value {
 }
 
 /// Parses a JSON request body strictly (unknown fields are errors).
-fn body_json<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
+pub(crate) fn body_json<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         &b"{}"[..]
     } else {
@@ -140,7 +140,7 @@ fn check_text(field: &str, value: &str) -> ApiResult<()> {
 }
 
 /// Appends an admin event for `tenant` and waits for the projector's verdict.
-async fn submit(
+pub(crate) async fn submit(
     state: &AppState,
     principal: &Principal,
     correlation: &CorrelationId,
@@ -165,7 +165,7 @@ async fn submit(
 
 /// 202 for an admin change that is durable but not applied yet.
 /// Submits a creation and answers 201 with `body` once applied (202 if still pending).
-async fn created(
+pub(crate) async fn created(
     state: &AppState,
     principal: &Principal,
     correlation: &CorrelationId,
@@ -181,7 +181,7 @@ async fn created(
     )
 }
 
-fn pending(mut body: Value) -> Response {
+pub(crate) fn pending(mut body: Value) -> Response {
     body["status"] = json!("pending");
     body["message"] = json!("recorded in the event log; the projector has not applied it yet");
     (StatusCode::ACCEPTED, Json(body)).into_response()

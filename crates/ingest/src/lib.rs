@@ -9,6 +9,7 @@ pub mod activities;
 pub mod admin;
 pub mod agents;
 pub mod alternate;
+pub mod analytics;
 pub mod attachments;
 pub mod audit;
 pub mod auth;
@@ -290,6 +291,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(system::metrics))
         .merge(admin::routes())
         .merge(audit::routes())
+        .merge(analytics::routes())
         .with_state(state.clone());
     // The 1.0.3 alternate request syntax rewrites method, headers, query and body, so it
     // runs before routing: the routes sit behind it as one service.

@@ -269,6 +269,20 @@ pub struct TrainerUnassigned {
     pub trainer: String,
 }
 
+/// Creates a learning path, or replaces its definition (an org admin's `PUT`).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct PathDefined {
+    pub path_id: String,
+    pub name: String,
+    pub steps: Vec<crate::analytics::paths::PathStep>,
+}
+
+/// Deletes a learning path (its history stays, for points in time before).
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+pub struct PathDeleted {
+    pub path_id: String,
+}
+
 /// Every event type the LRS writes, decoded.
 #[derive(Debug)]
 pub enum EventPayload {
@@ -282,6 +296,8 @@ pub enum EventPayload {
     CredentialRotated(CredentialRotated),
     TrainerAssigned(TrainerAssigned),
     TrainerUnassigned(TrainerUnassigned),
+    PathDefined(PathDefined),
+    PathDeleted(PathDeleted),
 }
 
 macro_rules! payload_types {
@@ -322,6 +338,8 @@ payload_types! {
     CredentialRotated => "credential.rotated",
     TrainerAssigned => "trainer.assigned",
     TrainerUnassigned => "trainer.unassigned",
+    PathDefined => "path.defined",
+    PathDeleted => "path.deleted",
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! through the log, and the two backend traits (event log, read store) that let the
 //! embedded and distributed deployments share every line of domain logic.
 
+pub mod analytics;
 pub mod event;
 pub mod log;
 pub mod store;

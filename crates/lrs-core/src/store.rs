@@ -341,6 +341,9 @@ pub trait ReadStore: Send + Sync + 'static {
         trainer: &str,
     ) -> Result<TrainerAssignments, StoreError>;
 
+    /// The analytics read models (issue 6).
+    fn analytics(&self) -> &dyn crate::analytics::AnalyticsStore;
+
     // --- Audit ---------------------------------------------------------------------------
 
     /// Every event of `tenant` that touched statement `id` (lowercase), with its verdict.

@@ -10,9 +10,11 @@
 //! multi-row inserts. Every decision depends only on the events and the store, never on
 //! the clock, so a replay rebuilds the same rows.
 
+use crate::analytics::{NewFact, VoidedFact};
 use crate::index::{statement_index_keys, IndexKind};
 use crate::sql::{execute, fetch_all, Sql};
 use crate::{db_err, Dialect};
+use lrs_core::analytics::Fact;
 use lrs_core::event::{
     CredentialCreated, CredentialRevoked, CredentialRotated, DecodeError, EventEnvelope,
     EventPayload, StatementsSubmitted, TenantCreated,
@@ -28,8 +30,7 @@ use tracing::warn;
 
 type Tx = Transaction<'static, Any>;
 
-/// SQLite allows 32,766 bound parameters per statement, PostgreSQL 65,535.
-const MAX_PARAMS: usize = 30_000;
+use crate::MAX_PARAMS;
 
 pub(crate) async fn apply(
     pool: &AnyPool,
@@ -80,6 +81,7 @@ pub(crate) async fn apply(
     batch.flush(&mut tx).await?;
     insert_outcomes(&mut tx, &events, &outcomes).await?;
     insert_event_statements(&mut tx, &events).await?;
+    save_applied_positions(&mut tx, &events).await?;
     save_positions(&mut tx, consumer, &fresh).await?;
     tx.commit().await.map_err(db_err)?;
     Ok(outcomes)
@@ -174,6 +176,26 @@ async fn save_positions(
             .bind(consumer.to_owned())
             .push(" AND partition = ")
             .bind(p as i64);
+        execute!(sql, &mut **tx).map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Freshness per tenant (`lrs_tenants.applied_*`): the last event of the batch for it.
+async fn save_applied_positions(tx: &mut Tx, events: &[Event]) -> Result<(), StoreError> {
+    let mut last: BTreeMap<&str, &Event> = BTreeMap::new();
+    for e in events {
+        last.insert(e.envelope.tenant.as_str(), e);
+    }
+    for (tenant, e) in last {
+        let mut sql = Sql::new("UPDATE lrs_tenants SET applied_partition = ");
+        sql.bind(e.partition as i64)
+            .push(", applied_offset = ")
+            .bind(e.offset)
+            .push(", applied_ms = ")
+            .bind(e.envelope.received_at.timestamp_millis())
+            .push(" WHERE tenant = ")
+            .bind(tenant.to_owned());
         execute!(sql, &mut **tx).map_err(db_err)?;
     }
     Ok(())
@@ -289,6 +311,11 @@ struct NewStatement {
     event_id: String,
     body: String,
     keys: Vec<(IndexKind, String)>,
+    /// What the statement contributes to the analytics read models, if it counts.
+    fact: Option<Fact>,
+    log_offset: i64,
+    /// (log offset, stored ms) of the void that voided it in this batch or before.
+    voided_at: Option<(i64, i64)>,
 }
 
 type Key = (String, String);
@@ -304,7 +331,8 @@ struct Batch {
     new_statements: Vec<NewStatement>,
     new_by_id: HashMap<Key, usize>,
     new_voids: Vec<(String, String, String)>,
-    void_existing: Vec<Key>,
+    /// Stored statements voided by this batch, with the void's (log offset, stored ms).
+    void_existing: Vec<(Key, i64, i64)>,
     /// Attachment bodies of accepted statement events.
     new_attachments: Vec<crate::attachments::NewAttachment>,
 }
@@ -487,6 +515,22 @@ impl Batch {
             }
             EventPayload::TrainerAssigned(a) => crate::trainers::assign(tx, &tenant, a).await,
             EventPayload::TrainerUnassigned(u) => crate::trainers::unassign(tx, &tenant, u).await,
+            EventPayload::PathDefined(_) | EventPayload::PathDeleted(_)
+                if !self.tenant_active(&tenant) =>
+            {
+                Ok((
+                    403,
+                    Some(format!("tenant {tenant:?} does not exist or is disabled")),
+                ))
+            }
+            EventPayload::PathDefined(p) => {
+                let ms = event.envelope.received_at.timestamp_millis();
+                crate::analytics::define_path(tx, &tenant, event.offset, ms, p).await
+            }
+            EventPayload::PathDeleted(p) => {
+                let ms = event.envelope.received_at.timestamp_millis();
+                crate::analytics::delete_path(tx, &tenant, event.offset, ms, p).await
+            }
         }
     }
 
@@ -626,12 +670,17 @@ impl Batch {
             let mut voided = false;
             if is_voider {
                 if let Some(target) = &object_ref {
-                    self.void_target(tenant, target, &id);
+                    self.void_target(tenant, target, &id, (event.offset, stored_ms));
                 }
             } else {
                 voided = self.stored_void_targets.contains(&key)
                     || self.batch_void_targets.contains(&key);
             }
+            let fact = if is_voider {
+                None
+            } else {
+                Fact::from_statement(stmt, stored_ms)
+            };
             let seq = next_seq;
             next_seq += 1;
             let new = NewStatement {
@@ -651,6 +700,9 @@ impl Batch {
                 event_id: event_id.clone(),
                 keys: statement_index_keys(stmt),
                 body: stmt.to_string(),
+                fact,
+                log_offset: event.offset,
+                voided_at: voided.then_some((event.offset, stored_ms)),
             };
             self.new_by_id.insert(key, self.new_statements.len());
             self.new_statements.push(new);
@@ -671,19 +723,20 @@ impl Batch {
 
     /// Records a void and marks its target voided if it is here and is not itself a
     /// voiding statement (those cannot be voided).
-    fn void_target(&mut self, tenant: &str, target: &str, voider: &str) {
+    fn void_target(&mut self, tenant: &str, target: &str, voider: &str, at: (i64, i64)) {
         let key = (tenant.to_owned(), target.to_owned());
         self.new_voids
             .push((tenant.to_owned(), target.to_owned(), voider.to_owned()));
         self.batch_void_targets.insert(key.clone());
         if let Some(&ix) = self.new_by_id.get(&key) {
             let t = &mut self.new_statements[ix];
-            if !t.is_voider {
+            if !t.is_voider && !t.voided {
                 t.voided = true;
+                t.voided_at = Some(at);
             }
         } else if let Some(ex) = self.existing.get(&key) {
             if !ex.is_voider {
-                self.void_existing.push(key);
+                self.void_existing.push((key, at.0, at.1));
             }
         }
     }
@@ -700,6 +753,7 @@ impl Batch {
         .await?;
         self.insert_index(tx).await?;
         self.write_voids(tx).await?;
+        self.project_analytics(tx).await?;
         self.inherit_through_statement_refs(tx).await?;
         for (tenant, head) in &self.heads {
             if head.dirty {
@@ -800,7 +854,7 @@ impl Batch {
             sql.push(" ON CONFLICT DO NOTHING");
             execute!(sql, &mut **tx).map_err(db_err)?;
         }
-        for (tenant, target) in &self.void_existing {
+        for ((tenant, target), _, _) in &self.void_existing {
             let mut sql = Sql::new("UPDATE xapi_statements SET voided = 1 WHERE tenant = ");
             sql.bind(tenant.clone())
                 .push(" AND id = ")
@@ -809,6 +863,34 @@ impl Batch {
             execute!(sql, &mut **tx).map_err(db_err)?;
         }
         Ok(())
+    }
+
+    /// Hands the batch's facts and voids to the analytics read models. The facts are
+    /// moved out: nothing after this needs them.
+    async fn project_analytics(&mut self, tx: &mut Tx) -> Result<(), StoreError> {
+        let new: Vec<NewFact> = self
+            .new_statements
+            .iter_mut()
+            .filter_map(|s| {
+                s.fact.take().map(|fact| NewFact {
+                    tenant: s.tenant.clone(),
+                    fact,
+                    log_offset: s.log_offset,
+                    voided_at: s.voided_at,
+                })
+            })
+            .collect();
+        let voided: Vec<VoidedFact> = self
+            .void_existing
+            .iter()
+            .map(|((tenant, id), log_offset, stored_ms)| VoidedFact {
+                tenant: tenant.clone(),
+                statement_id: id.clone(),
+                log_offset: *log_offset,
+                stored_ms: *stored_ms,
+            })
+            .collect();
+        crate::analytics::project(tx, &new, &voided).await
     }
 
     /// A statement whose object is a StatementRef matches every filter its target

@@ -4,6 +4,7 @@
 //! Only the projector writes (`apply`, in `apply.rs`); the HTTP API reads
 //! (`statements.rs`, `auth.rs`). Dialect differences are confined to `Dialect`.
 
+mod analytics;
 mod apply;
 mod attachments;
 mod audit;
@@ -81,6 +82,9 @@ impl Default for StoreOptions {
     }
 }
 
+/// SQLite allows 32,766 bound parameters per statement, PostgreSQL 65,535.
+pub(crate) const MAX_PARAMS: usize = 30_000;
+
 pub(crate) fn db_err(e: sqlx::Error) -> StoreError {
     StoreError::Database(e.to_string())
 }
@@ -92,6 +96,7 @@ pub struct SqlStore {
     writer: AnyPool,
     reader: AnyPool,
     dialect: Dialect,
+    analytics: analytics::AnalyticsReads,
 }
 
 static MIGRATOR_SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
@@ -138,6 +143,9 @@ impl SqlStore {
             .await
             .map_err(db_err)?;
         Ok(SqlStore {
+            analytics: analytics::AnalyticsReads {
+                pool: reader.clone(),
+            },
             writer,
             reader,
             dialect,
@@ -305,6 +313,10 @@ impl ReadStore for SqlStore {
         limit: u32,
     ) -> Result<Vec<AuditEvent>, StoreError> {
         audit::events(&self.reader, tenant, event_type, since, limit).await
+    }
+
+    fn analytics(&self) -> &dyn lrs_core::analytics::AnalyticsStore {
+        &self.analytics
     }
 
     async fn trainer_assignments(

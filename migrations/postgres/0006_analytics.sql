@@ -1,0 +1,76 @@
+-- Analytics read models (issue 6). Written only by the projector, so a replay rebuilds
+-- them; definitions in docs/analytics.md.
+
+-- The analytic fact of every counting statement (actor an Agent, object an Activity).
+-- Bitemporal: a fact is visible from its own log position / stored time until the
+-- position / stored time of the statement that voided it, which is what lets every
+-- figure be computed "as of" a past moment without a replay.
+CREATE TABLE analytics_facts (
+    tenant        TEXT    NOT NULL,
+    statement_id  TEXT    NOT NULL,
+    learner       TEXT    NOT NULL,
+    activity      TEXT    NOT NULL,
+    verb          TEXT    NOT NULL,
+    ts_ms         BIGINT NOT NULL,
+    day           TEXT    NOT NULL,
+    stored_ms     BIGINT NOT NULL,
+    registration  TEXT,
+    completes     BIGINT NOT NULL,
+    success       BIGINT,
+    scaled        DOUBLE PRECISION,
+    duration_cs   BIGINT NOT NULL,
+    log_offset    BIGINT NOT NULL,
+    voided_offset BIGINT,
+    voided_ms     BIGINT,
+    PRIMARY KEY (tenant, statement_id)
+);
+CREATE INDEX analytics_facts_pair ON analytics_facts (tenant, learner, activity);
+CREATE INDEX analytics_facts_activity ON analytics_facts (tenant, activity);
+CREATE INDEX analytics_facts_registration ON analytics_facts (tenant, registration, ts_ms);
+
+-- context.contextActivities of the facts: kind 1 = parent, 2 = grouping.
+CREATE TABLE analytics_fact_context (
+    tenant       TEXT    NOT NULL,
+    statement_id TEXT    NOT NULL,
+    kind         BIGINT NOT NULL,
+    activity     TEXT    NOT NULL,
+    PRIMARY KEY (tenant, statement_id, kind, activity)
+);
+CREATE INDEX analytics_fact_context_activity ON analytics_fact_context (tenant, kind, activity);
+
+-- Current progress per (learner, activity), kept by folding facts (lrs_core::analytics).
+-- The columns are for readers; `state` holds the whole fold (with the keys that decided
+-- "latest" values) so a new fact is added without re-reading the older ones.
+CREATE TABLE analytics_progress (
+    tenant        TEXT    NOT NULL,
+    learner       TEXT    NOT NULL,
+    activity      TEXT    NOT NULL,
+    statements    BIGINT NOT NULL,
+    first_ms      BIGINT NOT NULL,
+    last_ms       BIGINT NOT NULL,
+    completed_ms  BIGINT,
+    status        TEXT,
+    best_score    DOUBLE PRECISION,
+    last_score    DOUBLE PRECISION,
+    time_spent_cs BIGINT NOT NULL,
+    attempts      BIGINT NOT NULL,
+    state         TEXT    NOT NULL,
+    PRIMARY KEY (tenant, learner, activity)
+);
+CREATE INDEX analytics_progress_activity ON analytics_progress (tenant, activity);
+
+-- Learning path definitions, every version (definition NULL = deleted), so a path can
+-- be read as it stood at a past position.
+CREATE TABLE analytics_paths (
+    tenant     TEXT    NOT NULL,
+    path_id    TEXT    NOT NULL,
+    log_offset BIGINT NOT NULL,
+    stored_ms  BIGINT NOT NULL,
+    definition TEXT,
+    PRIMARY KEY (tenant, path_id, log_offset)
+);
+
+-- Freshness: the last log position applied for each tenant.
+ALTER TABLE lrs_tenants ADD COLUMN applied_partition BIGINT NOT NULL DEFAULT -1;
+ALTER TABLE lrs_tenants ADD COLUMN applied_offset BIGINT NOT NULL DEFAULT -1;
+ALTER TABLE lrs_tenants ADD COLUMN applied_ms BIGINT NOT NULL DEFAULT 0;
