@@ -58,6 +58,12 @@ enum Command {
         /// Records per transaction (default: projector.batch_max).
         #[arg(long, default_value_t = 0)]
         batch: usize,
+        /// Rebuild only this tenant's read models (repeatable; default: every tenant).
+        #[arg(long = "tenant")]
+        tenants: Vec<String>,
+        /// Continue an interrupted replay into the store given by --into.
+        #[arg(long)]
+        resume: bool,
     },
     /// Replay into a scratch store and compare it with the live read store, table by
     /// table; exit code 1 when they differ.
@@ -65,6 +71,9 @@ enum Command {
         /// Scratch store URL (an empty database); default: a temporary SQLite file.
         #[arg(long)]
         scratch_url: Option<String>,
+        /// Replay and compare only this tenant.
+        #[arg(long)]
+        tenant: Option<String>,
     },
     /// Write a tenant's events as JSON Lines, in log order.
     Export {
@@ -166,12 +175,21 @@ async fn main() -> anyhow::Result<()> {
             into,
             switch,
             batch,
+            tenants,
+            resume,
         } => {
+            if switch && !tenants.is_empty() {
+                anyhow::bail!(
+                    "--switch replaces the whole store: it cannot be combined with --tenant"
+                );
+            }
             let opts = lrs::replay::ReplayOptions {
                 into,
                 switch,
                 batch,
                 progress: true,
+                tenants,
+                resume,
             };
             let report = lrs::replay::replay(&config, &opts).await?;
             println!("{}", report.summary());
@@ -188,10 +206,14 @@ async fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Verify { scratch_url } => {
+        Command::Verify {
+            scratch_url,
+            tenant,
+        } => {
             let opts = lrs::replay::VerifyOptions {
                 scratch_url,
                 progress: true,
+                tenant,
             };
             let report = lrs::replay::verify(&config, &opts).await?;
             print!("{}", report.render());

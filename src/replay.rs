@@ -39,6 +39,12 @@ pub struct ReplayOptions {
     pub batch: usize,
     /// Print progress (bar on a terminal, periodic lines otherwise).
     pub progress: bool,
+    /// Only these tenants' events (empty: every tenant). Tenants are the log's keys, so
+    /// the others are skipped without being decoded.
+    pub tenants: Vec<String>,
+    /// Continue an interrupted replay into `into` from the positions it stored, instead
+    /// of requiring an empty target.
+    pub resume: bool,
 }
 
 /// The outcome of a replay.
@@ -98,9 +104,18 @@ pub async fn replay(config: &Config, opts: &ReplayOptions) -> anyhow::Result<Rep
     if opts.switch && (opts.into.is_some() || config.log != crate::config::LogBackend::Embedded) {
         bail!("--switch swaps SQLite files on the embedded stack only; point readers at the new store yourself");
     }
+    if opts.resume && opts.into.is_none() {
+        bail!("--resume continues a replay into an existing store: give it with --into URL");
+    }
     // Opening the embedded log takes its lock: success means no server is running.
     let log = run::open_log(config).await?;
-    let store = open_fresh(&url).await?;
+    let store = if opts.resume {
+        SqlStore::open(&url, &StoreOptions::default())
+            .await
+            .with_context(|| format!("opening store {} to resume", redact_url(&url)))?
+    } else {
+        open_fresh(&url).await?
+    };
     let started = Instant::now();
     let batch = if opts.batch == 0 {
         config.projector.batch_max
@@ -113,6 +128,7 @@ pub async fn replay(config: &Config, opts: &ReplayOptions) -> anyhow::Result<Rep
         &config.projector.consumer,
         batch,
         opts.progress,
+        &opts.tenants,
     )
     .await;
     let statements = count_statements(&url).await;
@@ -154,27 +170,39 @@ async fn open_fresh(url: &str) -> anyhow::Result<SqlStore> {
     Ok(store)
 }
 
-/// Applies every record up to the end offsets taken now, in batches, under the position
-/// key `consumer` (the live projector's, so that a switched-in store resumes where the
-/// replay stopped). Returns the number of records applied.
+/// Applies every record (of `tenants`, or all when empty) up to the end offsets taken
+/// now, in batches, under the position key `consumer` (the live projector's, so that a
+/// switched-in store resumes where the replay stopped). Reading starts after what the
+/// store already applied, so an interrupted replay resumes where it stopped. Returns the
+/// number of records applied.
 pub async fn replay_into(
     log: &dyn EventLog,
     store: &dyn ReadStore,
     consumer: &str,
     batch: usize,
     progress: bool,
+    tenants: &[String],
 ) -> anyhow::Result<u64> {
     let ends: HashMap<i32, i64> = log.end_offsets().await?.into_iter().collect();
-    let total: u64 = ends.values().map(|e| (*e + 1).max(0) as u64).sum();
+    let applied: HashMap<i32, i64> = store.positions(consumer).await?.into_iter().collect();
+    let total: u64 = ends
+        .iter()
+        .map(|(p, e)| (*e - applied.get(p).copied().unwrap_or(-1)).max(0) as u64)
+        .sum();
     let group = format!("replay-{}", uuid::Uuid::new_v4().simple());
-    let mut reader = log.consumer(ConsumerOptions::from_beginning(group)).await?;
-    let result = catch_up(
+    let options = ConsumerOptions {
+        group_id: group,
+        start_positions: std::sync::Arc::new(move |p| applied.get(&p).copied()),
+    };
+    let mut reader = log.consumer(options).await?;
+    let result = catch_up_selected(
         reader.as_mut(),
         store,
         consumer,
         &ends,
         batch,
         Progress::new(progress, total),
+        tenants,
     )
     .await;
     reader.close().await;
@@ -189,8 +217,24 @@ pub(crate) async fn catch_up(
     consumer: &str,
     ends: &HashMap<i32, i64>,
     batch: usize,
-    mut progress: Progress,
+    progress: Progress,
 ) -> anyhow::Result<u64> {
+    catch_up_selected(reader, store, consumer, ends, batch, progress, &[]).await
+}
+
+/// [`catch_up`] applying only the records keyed by one of `tenants` (all when empty);
+/// the others still count towards reaching the end offsets.
+async fn catch_up_selected(
+    reader: &mut dyn lrs_core::log::LogConsumer,
+    store: &dyn ReadStore,
+    consumer: &str,
+    ends: &HashMap<i32, i64>,
+    batch: usize,
+    mut progress: Progress,
+    tenants: &[String],
+) -> anyhow::Result<u64> {
+    let selected =
+        |r: &LogRecord| tenants.is_empty() || tenants.iter().any(|t| t.as_bytes() == &r.key[..]);
     let mut reached: HashMap<i32, i64> = store.positions(consumer).await?.into_iter().collect();
     let done = |reached: &HashMap<i32, i64>| {
         ends.iter()
@@ -217,12 +261,14 @@ pub(crate) async fn catch_up(
             let e = reached.entry(r.partition).or_insert(r.offset);
             *e = (*e).max(r.offset);
         }
+        let seen = wanted.len() as u64;
+        let wanted: Vec<LogRecord> = wanted.into_iter().filter(|r| selected(r)).collect();
+        progress.advance(seen);
         if wanted.is_empty() {
             continue;
         }
         store.apply(consumer, &wanted).await?;
         applied += wanted.len() as u64;
-        progress.advance(wanted.len() as u64);
     }
     progress.finish();
     Ok(applied)
@@ -329,6 +375,8 @@ pub struct VerifyOptions {
     /// Scratch store URL (must be empty); default: a temporary SQLite file.
     pub scratch_url: Option<String>,
     pub progress: bool,
+    /// Replay and compare only this tenant's events and rows.
+    pub tenant: Option<String>,
 }
 
 /// One table's comparison.
@@ -401,18 +449,20 @@ pub async fn verify(config: &Config, opts: &VerifyOptions) -> anyhow::Result<Ver
     });
     let log = run::open_log(config).await?;
     let store = open_fresh(&scratch).await?;
+    let tenants: Vec<String> = opts.tenant.iter().cloned().collect();
     let events = replay_into(
         log.as_ref(),
         &store,
         &config.projector.consumer,
         config.projector.batch_max,
         opts.progress,
+        &tenants,
     )
     .await;
     store.close().await;
     drop(log);
     let events = events?;
-    let tables = compare_stores(&config.store_url(), &scratch, None).await?;
+    let tables = compare_stores(&config.store_url(), &scratch, opts.tenant.as_deref()).await?;
     Ok(VerifyReport { events, tables })
 }
 
@@ -515,6 +565,10 @@ fn key_columns(table: &str) -> Option<&'static [&'static str]> {
         "xapi_agent_names" => &["tenant", "agent", "name"],
         "xapi_attachments" => &["tenant", "sha2"],
         "lrs_event_statements" => &["tenant", "statement_id", "event_id"],
+        "analytics_facts" => &["tenant", "statement_id"],
+        "analytics_fact_context" => &["tenant", "statement_id", "kind", "activity"],
+        "analytics_progress" => &["tenant", "learner", "activity"],
+        "analytics_paths" => &["tenant", "path_id", "log_offset"],
         _ => return None,
     })
 }

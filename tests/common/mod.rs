@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod client;
+
 use lrs::config::{Config, LogBackend, StoreBackend};
 use lrs::run::{Roles, Running};
 use reqwest::{Client, Method, RequestBuilder, Response};

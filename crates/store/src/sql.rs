@@ -43,6 +43,18 @@ impl Sql {
         self
     }
 
+    /// Appends a nullable double. sqlx's `Any` driver binds a `None` double as a
+    /// PostgreSQL `float4` (sqlx-core 0.8 `AnyArguments`), so a statement prepared with a
+    /// null there then fails on a value (`incorrect binary data format`). The value is
+    /// therefore always bound as a double, and a flag turns it into NULL.
+    pub fn bind_f64_or_null(&mut self, value: Option<f64>) -> &mut Self {
+        self.push("CASE WHEN ")
+            .bind(value.is_some() as i64)
+            .push(" = 1 THEN ")
+            .bind(value.unwrap_or(0.0))
+            .push(" END")
+    }
+
     /// Appends `($a, $b, …)` for a list of values of one type.
     pub fn bind_list<T, I>(&mut self, values: I) -> &mut Self
     where

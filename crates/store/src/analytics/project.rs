@@ -97,7 +97,7 @@ pub(crate) async fn project(
 
 async fn insert_facts(tx: &mut Tx, new: &[NewFact]) -> Result<(), StoreError> {
     const COLS: usize = 16;
-    for chunk in new.chunks(MAX_PARAMS / COLS) {
+    for chunk in new.chunks(MAX_PARAMS / (COLS + 2)) {
         let mut sql = Sql::new(
             "INSERT INTO analytics_facts (tenant, statement_id, learner, activity, verb, ts_ms, day, \
              stored_ms, registration, completes, success, scaled, duration_cs, log_offset, \
@@ -128,7 +128,7 @@ async fn insert_facts(tx: &mut Tx, new: &[NewFact]) -> Result<(), StoreError> {
                 .push(", ")
                 .bind(f.success.map(|s| s as i64))
                 .push(", ")
-                .bind(f.scaled)
+                .bind_f64_or_null(f.scaled)
                 .push(", ")
                 .bind(f.duration_cs)
                 .push(", ")
@@ -255,7 +255,7 @@ async fn delete_state(tx: &mut Tx, pair: &Pair) -> Result<(), StoreError> {
 
 async fn upsert_states(tx: &mut Tx, states: &[(String, ProgressState)]) -> Result<(), StoreError> {
     const COLS: usize = 13;
-    for chunk in states.chunks(MAX_PARAMS / COLS) {
+    for chunk in states.chunks(MAX_PARAMS / (COLS + 2)) {
         let mut sql = Sql::new(
             "INSERT INTO analytics_progress (tenant, learner, activity, statements, first_ms, last_ms, \
              completed_ms, status, best_score, last_score, time_spent_cs, attempts, state) VALUES ",
@@ -280,9 +280,9 @@ async fn upsert_states(tx: &mut Tx, states: &[(String, ProgressState)]) -> Resul
                 .push(", ")
                 .bind(s.status.map(|st| st.as_str().to_owned()))
                 .push(", ")
-                .bind(s.best_score)
+                .bind_f64_or_null(s.best_score)
                 .push(", ")
-                .bind(s.last_score)
+                .bind_f64_or_null(s.last_score)
                 .push(", ")
                 .bind(s.time_spent_cs)
                 .push(", ")
