@@ -230,6 +230,21 @@ async fn audit_trail_on_both_stacks() {
         assert_eq!(docs[0]["kind"], "state");
         assert_eq!(docs[0]["documentId"], "bookmark");
         assert_eq!(docs[0]["activityId"], ACTIVITY);
+        // Issue 7: the document links to the event that wrote it and its log position.
+        let doc_event = docs[0]["eventId"].as_str().expect("document eventId");
+        assert!(docs[0]["position"]["offset"].is_u64(), "{at}");
+        let (status, ev) = send(root(
+            &lrs,
+            &admin,
+            Method::GET,
+            "/audit/events?type=document.written",
+        ))
+        .await;
+        assert_eq!(status, 200, "{ev}");
+        let written = ev["events"].as_array().expect("events");
+        assert_eq!(written.len(), 1, "{ev}");
+        assert_eq!(written[0]["eventId"], doc_event);
+        assert_eq!(written[0]["position"], docs[0]["position"]);
         assert_eq!(at["limit"], 1000);
         assert_eq!(at["truncated"], false);
 

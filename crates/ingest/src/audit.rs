@@ -146,6 +146,11 @@ fn document_json(d: &AgentDocument) -> Value {
         "contentType": d.content_type,
         "etag": d.etag,
         "updated": ms_text(d.updated_ms),
+        "eventId": (!d.event_id.is_empty()).then_some(&d.event_id),
+        "position": match (d.partition, d.offset) {
+            (Some(partition), Some(offset)) => json!({ "partition": partition, "offset": offset }),
+            _ => Value::Null,
+        },
     })
 }
 

@@ -239,6 +239,11 @@ pub struct AgentDocument {
     pub content_type: String,
     pub etag: String,
     pub updated_ms: i64,
+    /// The event that last wrote it, and its log position (empty / None for documents
+    /// written before event ids were kept).
+    pub event_id: String,
+    pub partition: Option<i32>,
+    pub offset: Option<i64>,
 }
 
 /// Everything recorded for an agent, capped at a limit per list.

@@ -502,7 +502,8 @@ impl Batch {
                 ))
             }
             EventPayload::DocumentWritten(w) => {
-                crate::documents::write(tx, &tenant, event.envelope.received_at, w).await
+                let event_id = event.envelope.event_id.to_string();
+                crate::documents::write(tx, &tenant, event.envelope.received_at, &event_id, w).await
             }
             EventPayload::DocumentsDeleted(d) => crate::documents::delete(tx, &tenant, d).await,
             EventPayload::TrainerAssigned(_) | EventPayload::TrainerUnassigned(_)

@@ -115,13 +115,14 @@ pub(crate) async fn agent(
     }
 
     let mut sql = Sql::new(
-        "SELECT kind, activity_id, registration, document_id, content_type, etag, updated_ms \
-         FROM xapi_documents WHERE tenant = ",
+        "SELECT d.kind, d.activity_id, d.registration, d.document_id, d.content_type, d.etag, \
+         d.updated_ms, d.event_id, o.partition, o.log_offset FROM xapi_documents d \
+         LEFT JOIN lrs_event_outcomes o ON o.event_id = d.event_id WHERE d.tenant = ",
     );
     sql.bind(tenant)
-        .push(" AND agent = ")
+        .push(" AND d.agent = ")
         .bind(agent.to_owned())
-        .push(" ORDER BY kind, activity_id, registration, document_id LIMIT ")
+        .push(" ORDER BY d.kind, d.activity_id, d.registration, d.document_id LIMIT ")
         .bind(fetch);
     let mut documents = Vec::new();
     for r in fetch_all!(sql, pool).map_err(db_err)? {
@@ -133,6 +134,12 @@ pub(crate) async fn agent(
             content_type: r.try_get(4).map_err(db_err)?,
             etag: r.try_get(5).map_err(db_err)?,
             updated_ms: r.try_get(6).map_err(db_err)?,
+            event_id: r.try_get(7).map_err(db_err)?,
+            partition: r
+                .try_get::<Option<i64>, _>(8)
+                .map_err(db_err)?
+                .map(|p| p as i32),
+            offset: r.try_get(9).map_err(db_err)?,
         });
     }
     let limit = limit as usize;

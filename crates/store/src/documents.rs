@@ -135,6 +135,7 @@ pub(crate) async fn write(
     tx: &mut Tx,
     tenant: &str,
     received_at: DateTime<Utc>,
+    event_id: &str,
     w: &DocumentWritten,
 ) -> Result<Verdict, StoreError> {
     let Ok(posted) = base64::engine::general_purpose::STANDARD.decode(&w.body_base64) else {
@@ -182,7 +183,7 @@ pub(crate) async fn write(
     let k = &w.key;
     let mut sql = Sql::new(
         "INSERT INTO xapi_documents (tenant, kind, activity_id, agent, registration, document_id, \
-         content_type, body, etag, updated_ms) VALUES (",
+         content_type, body, etag, updated_ms, event_id) VALUES (",
     );
     sql.bind(tenant.to_owned())
         .push(", ")
@@ -203,10 +204,12 @@ pub(crate) async fn write(
         .bind(etag)
         .push(", ")
         .bind(updated_ms)
+        .push(", ")
+        .bind(event_id.to_owned())
         .push(
             ") ON CONFLICT (tenant, kind, activity_id, agent, registration, document_id) DO UPDATE SET \
              content_type = excluded.content_type, body = excluded.body, etag = excluded.etag, \
-             updated_ms = excluded.updated_ms",
+             updated_ms = excluded.updated_ms, event_id = excluded.event_id",
         );
     execute!(sql, &mut **tx).map_err(db_err)?;
     Ok((204, None))
