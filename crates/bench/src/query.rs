@@ -33,8 +33,14 @@ pub enum QueryKind {
     Registration,
     /// `since=<stored time>&ascending=true`, following `more` links.
     Since,
-    /// Each query picks one of the others at random.
+    /// Each query picks one of the xAPI kinds above at random.
     Mixed,
+    /// Analytics: `GET /analytics/progress?learner=<agent>` (one learner's progress).
+    Progress,
+    /// Analytics: `GET /analytics/activities?activity=<IRI>` (one activity's figures).
+    ActivityFigures,
+    /// Analytics: `GET /analytics/daily` (the tenant's daily series).
+    Daily,
 }
 
 impl QueryKind {
@@ -46,6 +52,19 @@ impl QueryKind {
             QueryKind::Registration => "registration",
             QueryKind::Since => "since",
             QueryKind::Mixed => "mixed",
+            QueryKind::Progress => "progress",
+            QueryKind::ActivityFigures => "activity-figures",
+            QueryKind::Daily => "daily",
+        }
+    }
+
+    /// The analytics route a kind reads, None for the xAPI statement queries.
+    pub fn analytics_path(self) -> Option<&'static str> {
+        match self {
+            QueryKind::Progress => Some("/analytics/progress"),
+            QueryKind::ActivityFigures => Some("/analytics/activities"),
+            QueryKind::Daily => Some("/analytics/daily"),
+            _ => None,
         }
     }
 }
@@ -197,11 +216,11 @@ impl QueryUniverse {
 
     fn has(&self, kind: QueryKind) -> bool {
         match kind {
-            QueryKind::Agent => !self.agents.is_empty(),
+            QueryKind::Agent | QueryKind::Progress => !self.agents.is_empty(),
             QueryKind::Verb => !self.verbs.is_empty(),
-            QueryKind::Activity => !self.activities.is_empty(),
+            QueryKind::Activity | QueryKind::ActivityFigures => !self.activities.is_empty(),
             QueryKind::Registration => !self.registrations.is_empty(),
-            QueryKind::Since | QueryKind::Mixed => true,
+            QueryKind::Since | QueryKind::Mixed | QueryKind::Daily => true,
         }
     }
 }
@@ -282,14 +301,19 @@ pub fn plan_query(
             ]
         }
         QueryKind::Mixed => return None,
+        QueryKind::Progress => vec![("learner", pick(&universe.agents, rng)?)],
+        QueryKind::ActivityFigures => vec![("activity", pick(&universe.activities, rng)?)],
+        QueryKind::Daily => Vec::new(),
     };
     params.push(("limit", limit.to_string()));
     Some(PlannedQuery { kind, params })
 }
 
-/// The body of GET /statements, reduced to what the benchmark needs.
+/// The body of GET /statements (or an analytics list), reduced to what the benchmark
+/// needs.
 #[derive(Deserialize)]
 struct StatementResult {
+    #[serde(alias = "items")]
     statements: Vec<IgnoredAny>,
     #[serde(default)]
     more: Option<String>,
@@ -479,6 +503,9 @@ impl QueryWorker {
                 break;
             };
             let mut url = self.statements_url.clone();
+            if let Some(path) = query.kind.analytics_path() {
+                url.set_path(path);
+            }
             url.query_pairs_mut()
                 .extend_pairs(query.params.iter().map(|(k, v)| (*k, v.as_str())));
             let pages = if query.kind == QueryKind::Since {
