@@ -127,10 +127,10 @@ pub async fn daily(
         .into_iter()
         .map(|d| json!(d))
         .collect();
-    let (total, rows) = page(&q, rows);
-    Answer {
-        path: "/analytics/daily",
-        columns: &[
+    Answer::paged(
+        &q,
+        "/analytics/daily",
+        &[
             "day",
             "statements",
             "active_learners",
@@ -138,9 +138,7 @@ pub async fn daily(
             "time_spent",
         ],
         rows,
-        total,
-        extra: Map::new(),
-    }
+    )
     .respond(&state, &principal, &headers, &q)
     .await
 }
@@ -163,10 +161,10 @@ pub async fn activities(
         .into_iter()
         .map(|a| json!(a))
         .collect();
-    let (total, rows) = page(&q, rows);
-    Answer {
-        path: "/analytics/activities",
-        columns: &[
+    Answer::paged(
+        &q,
+        "/analytics/activities",
+        &[
             "activity",
             "learners",
             "completed_learners",
@@ -177,9 +175,7 @@ pub async fn activities(
             "avg_time_spent",
         ],
         rows,
-        total,
-        extra: Map::new(),
-    }
+    )
     .respond(&state, &principal, &headers, &q)
     .await
 }
@@ -202,16 +198,9 @@ pub async fn verbs(
         .into_iter()
         .map(|(verb, n)| json!({"verb": verb, "statements": n}))
         .collect();
-    let (total, rows) = page(&q, rows);
-    Answer {
-        path: "/analytics/verbs",
-        columns: &["verb", "statements"],
-        rows,
-        total,
-        extra: Map::new(),
-    }
-    .respond(&state, &principal, &headers, &q)
-    .await
+    Answer::paged(&q, "/analytics/verbs", &["verb", "statements"], rows)
+        .respond(&state, &principal, &headers, &q)
+        .await
 }
 
 /// The day the engagement window ends: the day of `as_of` (now by default; for a log
@@ -263,34 +252,30 @@ pub async fn learners(
             })
         })
         .collect();
-    let (total, rows) = page(&q, rows);
     let mut extra = Map::new();
     extra.insert(
         "engagement_window".into(),
         json!({"from": day_of(start), "to": day_of(end)}),
     );
-    Answer {
-        path: "/analytics/learners",
-        columns: &[
-            "learner",
-            "active_days",
-            "engagement",
-            "sessions",
-            "time_spent",
-            "completions",
-            "velocity",
-            "mastery",
-            "skill_gaps",
-            "first_at",
-            "last_at",
-        ],
-        rows,
-        total,
-        extra,
-    }
-    .respond(&state, &principal, &headers, &q)
-    .await
+    Answer::paged(&q, "/analytics/learners", LEARNER_COLUMNS, rows)
+        .with(extra)
+        .respond(&state, &principal, &headers, &q)
+        .await
 }
+
+const LEARNER_COLUMNS: &[&str] = &[
+    "learner",
+    "active_days",
+    "engagement",
+    "sessions",
+    "time_spent",
+    "completions",
+    "velocity",
+    "mastery",
+    "skill_gaps",
+    "first_at",
+    "last_at",
+];
 
 /// `GET /analytics/transitions`: observed paths, optionally within a `grouping` activity.
 pub async fn transitions(
@@ -310,14 +295,7 @@ pub async fn transitions(
         .into_iter()
         .map(|t| json!(t))
         .collect();
-    let (total, rows) = page(&q, rows);
-    Answer {
-        path: "/analytics/transitions",
-        columns: &["from", "to", "count"],
-        rows,
-        total,
-        extra: Map::new(),
-    }
-    .respond(&state, &principal, &headers, &q)
-    .await
+    Answer::paged(&q, "/analytics/transitions", &["from", "to", "count"], rows)
+        .respond(&state, &principal, &headers, &q)
+        .await
 }

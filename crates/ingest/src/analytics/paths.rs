@@ -2,7 +2,7 @@
 //! admins) and where learners stand on them.
 
 use super::query::Query;
-use super::table::{page, time, Answer};
+use super::table::{time, Answer};
 use crate::admin::{pending, submit};
 use crate::auth::{Permission, Principal};
 use crate::error::{ApiError, ApiResult};
@@ -108,14 +108,12 @@ pub async fn list(
         .paths(&principal.tenant, q.filter.as_of)
         .await?;
     let rows: Vec<Value> = paths.iter().map(definition_json).collect();
-    let (total, rows) = page(&q, rows);
-    Answer {
-        path: "/analytics/paths",
-        columns: &["id", "name", "updated_at", "position"],
+    Answer::paged(
+        &q,
+        "/analytics/paths",
+        &["id", "name", "updated_at", "position"],
         rows,
-        total,
-        extra: Map::new(),
-    }
+    )
     .respond(&state, &principal, &headers, &q)
     .await
 }
@@ -142,14 +140,13 @@ pub async fn show(
     );
     extra.insert("drop_off".into(), json!(summary.drop_off));
     let rows: Vec<Value> = summary.stopped_at.iter().map(|s| json!(s)).collect();
-    let (total, rows) = page(&q, rows);
-    Answer {
-        path: &format!("/analytics/paths/{id}"),
-        columns: &["activity", "learners"],
+    Answer::paged(
+        &q,
+        &format!("/analytics/paths/{id}"),
+        &["activity", "learners"],
         rows,
-        total,
-        extra,
-    }
+    )
+    .with(extra)
     .respond(&state, &principal, &headers, &q)
     .await
 }
@@ -178,10 +175,10 @@ pub async fn learners(
             })
         })
         .collect();
-    let (total, rows) = page(&q, rows);
-    Answer {
-        path: &format!("/analytics/paths/{id}/learners"),
-        columns: &[
+    Answer::paged(
+        &q,
+        &format!("/analytics/paths/{id}/learners"),
+        &[
             "learner",
             "completed_steps",
             "percent",
@@ -190,9 +187,7 @@ pub async fn learners(
             "finished_at",
         ],
         rows,
-        total,
-        extra: Map::new(),
-    }
+    )
     .respond(&state, &principal, &headers, &q)
     .await
 }

@@ -42,6 +42,26 @@ pub struct Answer<'a> {
     pub extra: Map<String, Value>,
 }
 
+impl<'a> Answer<'a> {
+    /// The page of `rows` the query asks for, with no extra fields.
+    pub fn paged(query: &Query, path: &'a str, columns: &'a [&'a str], rows: Vec<Value>) -> Self {
+        let (total, rows) = page(query, rows);
+        Answer {
+            path,
+            columns,
+            rows,
+            total,
+            extra: Map::new(),
+        }
+    }
+
+    /// Adds fields to the JSON object (a summary next to the items).
+    pub fn with(mut self, extra: Map<String, Value>) -> Self {
+        self.extra = extra;
+        self
+    }
+}
+
 fn wants_csv(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
