@@ -64,6 +64,10 @@ enum Command {
         /// Continue an interrupted replay into the store given by --into.
         #[arg(long)]
         resume: bool,
+        /// Rebuild only this projection, in place in the live store (repeatable):
+        /// analytics, documents or audit. The live LRS keeps serving.
+        #[arg(long = "projection")]
+        projections: Vec<String>,
     },
     /// Replay into a scratch store and compare it with the live read store, table by
     /// table; exit code 1 when they differ.
@@ -177,7 +181,39 @@ async fn main() -> anyhow::Result<()> {
             batch,
             tenants,
             resume,
+            projections,
         } => {
+            if !projections.is_empty() {
+                if into.is_some() || switch || resume {
+                    anyhow::bail!(
+                        "--projection rebuilds in place: it takes no --into, --switch or --resume"
+                    );
+                }
+                let projections = projections
+                    .iter()
+                    .map(|p| {
+                        lrs_store::Projection::parse(p).ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "unknown projection {p:?} (known: {})",
+                                lrs_store::Projection::NAMES
+                            )
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let opts = lrs::replay::RebuildOptions {
+                    projections,
+                    tenants,
+                    progress: true,
+                };
+                let report = lrs::replay::rebuild(&config, &opts).await?;
+                println!(
+                    "rebuilt in place from {} events: {} rows written in {:.2} s",
+                    report.events,
+                    report.rows,
+                    report.elapsed.as_secs_f64()
+                );
+                return Ok(());
+            }
             if switch && !tenants.is_empty() {
                 anyhow::bail!(
                     "--switch replaces the whole store: it cannot be combined with --tenant"

@@ -238,7 +238,7 @@ async fn catch_up_selected(
     let mut reached: HashMap<i32, i64> = store.positions(consumer).await?.into_iter().collect();
     let done = |reached: &HashMap<i32, i64>| {
         ends.iter()
-            .all(|(p, end)| reached.get(p).is_some_and(|r| r >= end))
+            .all(|(p, end)| *end < 0 || reached.get(p).is_some_and(|r| r >= end))
     };
     let mut applied = 0u64;
     let mut last_record = Instant::now();
@@ -365,6 +365,112 @@ fn switch_sqlite(live: &Path, new: &Path) -> anyhow::Result<()> {
     }
     std::fs::rename(new, live)
         .with_context(|| format!("renaming {} to {}", new.display(), live.display()))
+}
+
+// --- rebuild chosen projections in place ---------------------------------------------------
+
+/// What `lrs replay --projection …` does.
+#[derive(Clone, Debug, Default)]
+pub struct RebuildOptions {
+    pub projections: Vec<lrs_store::Projection>,
+    /// Only these tenants' rows (empty: all).
+    pub tenants: Vec<String>,
+    pub progress: bool,
+}
+
+/// The outcome of an in-place rebuild.
+#[derive(Clone, Debug)]
+pub struct RebuildReport {
+    /// Events applied to the scratch store.
+    pub events: u64,
+    /// Rows written into the live store.
+    pub rows: u64,
+    pub elapsed: Duration,
+}
+
+/// Most times the live positions may move between a catch-up and the copy.
+const REBUILD_ATTEMPTS: usize = 50;
+
+/// Rebuilds the chosen projections of the live store from the log: replays into a scratch
+/// store up to exactly the positions the live store has applied, then replaces the
+/// projections' tables in the live store in one transaction under the projector's lock
+/// (retrying with the new positions if the live projector moved on meanwhile). The live
+/// LRS keeps serving; its other read models are untouched.
+pub async fn rebuild(config: &Config, opts: &RebuildOptions) -> anyhow::Result<RebuildReport> {
+    if opts.projections.is_empty() {
+        bail!(
+            "name at least one projection ({})",
+            lrs_store::Projection::NAMES
+        );
+    }
+    let started = Instant::now();
+    let log = run::open_log(config).await?;
+    let live = SqlStore::open(&config.store_url(), &StoreOptions::default()).await?;
+    let scratch_dir = tempfile::tempdir()?;
+    let scratch_url = format!(
+        "sqlite://{}",
+        scratch_dir.path().join("scratch.db").display()
+    );
+    let scratch = open_fresh(&scratch_url).await?;
+    let consumer = &config.projector.consumer;
+    let mut target: std::collections::BTreeMap<i32, i64> =
+        live.positions(consumer).await?.into_iter().collect();
+    let mut events = 0u64;
+    let mut rows = 0u64;
+    let mut pending = opts.projections.clone();
+    for _ in 0..REBUILD_ATTEMPTS {
+        let ends: HashMap<i32, i64> = target.iter().map(|(p, o)| (*p, *o)).collect();
+        let applied: HashMap<i32, i64> = scratch.positions(consumer).await?.into_iter().collect();
+        let options = ConsumerOptions {
+            group_id: format!("replay-{}", uuid::Uuid::new_v4().simple()),
+            start_positions: std::sync::Arc::new(move |p| applied.get(&p).copied()),
+        };
+        let mut reader = log.consumer(options).await?;
+        let total = ends.values().map(|e| (*e + 1).max(0) as u64).sum();
+        let caught_up = catch_up_selected(
+            reader.as_mut(),
+            &scratch,
+            consumer,
+            &ends,
+            config.projector.batch_max,
+            Progress::new(opts.progress && events == 0, total),
+            &opts.tenants,
+        )
+        .await;
+        reader.close().await;
+        events += caught_up?;
+        while let Some(projection) = pending.first().copied() {
+            match live
+                .replace_projection(&scratch, projection, &opts.tenants, consumer, &target)
+                .await?
+            {
+                lrs_store::CopyOutcome::Copied(n) => {
+                    rows += n;
+                    pending.remove(0);
+                }
+                lrs_store::CopyOutcome::PositionsDiffer(now) => {
+                    if now
+                        .iter()
+                        .any(|(p, o)| target.get(p).is_some_and(|t| o < t))
+                    {
+                        bail!("the live store's positions went backwards ({target:?} -> {now:?}): is another replay switching it?");
+                    }
+                    target = now;
+                    break;
+                }
+            }
+        }
+        if pending.is_empty() {
+            scratch.close().await;
+            live.close().await;
+            return Ok(RebuildReport {
+                events,
+                rows,
+                elapsed: started.elapsed(),
+            });
+        }
+    }
+    bail!("the live projector kept moving; try again in a quieter moment")
 }
 
 // --- verify -------------------------------------------------------------------------------

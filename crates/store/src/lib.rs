@@ -11,6 +11,7 @@ mod audit;
 mod definitions;
 mod documents;
 mod index;
+mod projections;
 mod reads;
 mod sql;
 mod trainers;
@@ -31,6 +32,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 pub use index::{authority_key, statement_index_keys, IndexKind};
+pub use projections::{CopyOutcome, Projection};
 
 /// The SQL flavour behind a store URL.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
