@@ -246,6 +246,7 @@ fn cors() -> CorsLayer {
             h("x-experience-api-consistent-through"),
             h("x-experience-api-version"),
             h("x-correlation-id"),
+            h("x-lrs-log-position"),
         ])
         .allow_credentials(true)
         .max_age(Duration::from_secs(3600))

@@ -108,7 +108,7 @@ pub async fn progress(
         total,
         extra: Map::new(),
     }
-    .respond(&state, &principal, &headers, &q)
+    .respond(&principal, &headers, &q)
     .await
 }
 
@@ -139,7 +139,7 @@ pub async fn daily(
         ],
         rows,
     )
-    .respond(&state, &principal, &headers, &q)
+    .respond(&principal, &headers, &q)
     .await
 }
 
@@ -176,7 +176,7 @@ pub async fn activities(
         ],
         rows,
     )
-    .respond(&state, &principal, &headers, &q)
+    .respond(&principal, &headers, &q)
     .await
 }
 
@@ -199,7 +199,7 @@ pub async fn verbs(
         .map(|(verb, n)| json!({"verb": verb, "statements": n}))
         .collect();
     Answer::paged(&q, "/analytics/verbs", &["verb", "statements"], rows)
-        .respond(&state, &principal, &headers, &q)
+        .respond(&principal, &headers, &q)
         .await
 }
 
@@ -259,7 +259,7 @@ pub async fn learners(
     );
     Answer::paged(&q, "/analytics/learners", LEARNER_COLUMNS, rows)
         .with(extra)
-        .respond(&state, &principal, &headers, &q)
+        .respond(&principal, &headers, &q)
         .await
 }
 
@@ -296,6 +296,6 @@ pub async fn transitions(
         .map(|t| json!(t))
         .collect();
     Answer::paged(&q, "/analytics/transitions", &["from", "to", "count"], rows)
-        .respond(&state, &principal, &headers, &q)
+        .respond(&principal, &headers, &q)
         .await
 }

@@ -114,7 +114,7 @@ pub async fn list(
         &["id", "name", "updated_at", "position"],
         rows,
     )
-    .respond(&state, &principal, &headers, &q)
+    .respond(&principal, &headers, &q)
     .await
 }
 
@@ -147,7 +147,7 @@ pub async fn show(
         rows,
     )
     .with(extra)
-    .respond(&state, &principal, &headers, &q)
+    .respond(&principal, &headers, &q)
     .await
 }
 
@@ -188,7 +188,7 @@ pub async fn learners(
         ],
         rows,
     )
-    .respond(&state, &principal, &headers, &q)
+    .respond(&principal, &headers, &q)
     .await
 }
 

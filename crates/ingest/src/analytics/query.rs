@@ -5,7 +5,8 @@ use crate::auth::{Permission, Principal, Reach, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::params::Params;
 use crate::AppState;
-use lrs_core::analytics::{AnalyticsFilter, AsOf};
+use chrono::{DateTime, Utc};
+use lrs_core::analytics::{AnalyticsFilter, AppliedPosition, AsOf};
 use lrs_core::xapi::{agent_key, parse_timestamp};
 use serde_json::Value;
 
@@ -22,6 +23,9 @@ pub struct Query {
     pub filter: AnalyticsFilter,
     pub limit: usize,
     pub offset: usize,
+    /// Freshness, taken before any figure is read.
+    pub position: Option<AppliedPosition>,
+    pub consistent_through: DateTime<Utc>,
 }
 
 impl Query {
@@ -38,6 +42,13 @@ impl Query {
                 "analytics need the analytics/read, all or admin scope".into(),
             ));
         }
+        let consistent_through = state.pipeline.hub.consistent_through(Utc::now());
+        let position = state
+            .pipeline
+            .store
+            .analytics()
+            .applied_position(&principal.tenant)
+            .await?;
         let params = Params::parse(raw)?;
         let names: Vec<&str> = COMMON.iter().chain(allowed).copied().collect();
         params.only(&names)?;
@@ -80,6 +91,8 @@ impl Query {
             filter,
             limit,
             offset,
+            position,
+            consistent_through,
         })
     }
 }

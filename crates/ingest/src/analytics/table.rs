@@ -4,7 +4,6 @@
 use super::query::Query;
 use crate::auth::Principal;
 use crate::error::{ApiError, ApiResult};
-use crate::AppState;
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -72,18 +71,14 @@ fn wants_csv(headers: &HeaderMap) -> bool {
 impl Answer<'_> {
     pub async fn respond(
         self,
-        state: &AppState,
         principal: &Principal,
         headers: &HeaderMap,
         query: &Query,
     ) -> ApiResult<Response> {
-        let position = state
-            .pipeline
-            .store
-            .analytics()
-            .applied_position(&principal.tenant)
-            .await?;
-        let through = format_timestamp(&state.pipeline.hub.consistent_through(chrono::Utc::now()));
+        // Read before the figures were (in `Query::parse`): the figures are at least
+        // this fresh, never older than they claim.
+        let position = query.position;
+        let through = format_timestamp(&query.consistent_through);
         let position_json = position.map_or(Value::Null, |p| {
             json!({"partition": p.partition, "offset": p.offset, "received_at": time(Some(p.received_ms))})
         });

@@ -103,6 +103,41 @@ impl PathDefinition {
                 }
             }
         }
+        self.check_acyclic(&seen)
+    }
+
+    /// A step in a prerequisite cycle could never become `next`: refuse the cycle.
+    fn check_acyclic(&self, index: &HashMap<&str, usize>) -> Result<(), String> {
+        // 0 = unvisited, 1 = on the current path, 2 = done (iterative depth-first search).
+        let mut state = vec![0u8; self.steps.len()];
+        for start in 0..self.steps.len() {
+            let mut stack = vec![(start, 0usize)];
+            while let Some((i, k)) = stack.pop() {
+                if k == 0 {
+                    if state[i] == 2 {
+                        continue;
+                    }
+                    state[i] = 1;
+                }
+                let prereqs = self.prerequisites(i);
+                if let Some(p) = prereqs.get(k) {
+                    stack.push((i, k + 1));
+                    let j = index[p];
+                    match state[j] {
+                        1 => {
+                            return Err(format!(
+                                "steps[{i}].prerequisites: {p} leads back to {} (a cycle)",
+                                self.steps[i].activity
+                            ))
+                        }
+                        0 => stack.push((j, 0)),
+                        _ => {}
+                    }
+                } else {
+                    state[i] = 2;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -330,6 +365,12 @@ mod tests {
             {"activity": "http://x/a"}, {"activity": "http://x/a"}]}))
         .unwrap_err();
         assert!(e.starts_with("steps[1].activity"), "{e}");
+        let e = PathDefinition::from_json(&json!({"name": "P", "steps": [
+            {"activity": "http://x/a", "prerequisites": ["http://x/c"]},
+            {"activity": "http://x/b"},
+            {"activity": "http://x/c"}]}))
+        .unwrap_err();
+        assert!(e.contains("cycle"), "{e}");
     }
 
     #[test]
