@@ -284,15 +284,30 @@ pub async fn transitions(
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let q = Query::parse(&state, &principal, raw.as_deref(), &["grouping"]).await?;
+    let q = Query::parse(
+        &state,
+        &principal,
+        raw.as_deref(),
+        &["activity", "grouping"],
+    )
+    .await?;
     let grouping = q.params.iri("grouping")?.map(str::to_owned);
+    // Sequences need every statement: `activity` selects transitions, not statements.
+    let every_activity = q.filter.without_activities();
+    let touches = |t: &lrs_core::analytics::paths::Transition| {
+        q.filter
+            .activities
+            .as_ref()
+            .is_none_or(|a| a.contains(&t.from) || a.contains(&t.to))
+    };
     let rows: Vec<Value> = state
         .pipeline
         .store
         .analytics()
-        .transitions(&principal.tenant, &q.filter, grouping.as_deref())
+        .transitions(&principal.tenant, &every_activity, grouping.as_deref())
         .await?
         .into_iter()
+        .filter(touches)
         .map(|t| json!(t))
         .collect();
     Answer::paged(&q, "/analytics/transitions", &["from", "to", "count"], rows)
