@@ -22,21 +22,24 @@ CREATE TABLE analytics_facts (
     log_offset    INTEGER NOT NULL,
     voided_offset INTEGER,
     voided_ms     INTEGER,
-    PRIMARY KEY (tenant, statement_id)
+    -- Clustered by pair: a refold reads contiguous rows, and no second index is paid
+    -- for on every statement (voids know their target's pair). Tenant-wide figures scan
+    -- the tenant's facts.
+    PRIMARY KEY (tenant, learner, activity, statement_id)
 ) WITHOUT ROWID;
--- Pairs: the projector's refold after a void, and learner filters. Tenant-wide figures
--- scan the tenant's facts; more indexes would tax every statement's projection.
-CREATE INDEX analytics_facts_pair ON analytics_facts (tenant, learner, activity);
 
--- context.contextActivities of the facts: kind 1 = parent, 2 = grouping.
+-- context.contextActivities of the facts: kind 1 = parent, 2 = grouping; `activity` is
+-- the context activity, (learner, child, statement_id) the fact's key. Clustered for
+-- "children of A" (kind 1, activity A) and joined to facts by their primary key.
 CREATE TABLE analytics_fact_context (
     tenant       TEXT    NOT NULL,
-    statement_id TEXT    NOT NULL,
     kind         INTEGER NOT NULL,
     activity     TEXT    NOT NULL,
-    PRIMARY KEY (tenant, statement_id, kind, activity)
+    learner      TEXT    NOT NULL,
+    child        TEXT    NOT NULL,
+    statement_id TEXT    NOT NULL,
+    PRIMARY KEY (tenant, kind, activity, learner, child, statement_id)
 ) WITHOUT ROWID;
-CREATE INDEX analytics_fact_context_activity ON analytics_fact_context (tenant, kind, activity);
 
 -- Current progress per (learner, activity), kept by folding facts (lrs_core::analytics).
 -- The columns are for readers; `state` holds the whole fold (with the keys that decided

@@ -881,14 +881,22 @@ impl Batch {
                 })
             })
             .collect();
+        // A stored target's pair comes from its body (prefetched with it); one that does
+        // not count (e.g. a Group actor) has no fact to void.
         let voided: Vec<VoidedFact> = self
             .void_existing
             .iter()
-            .map(|((tenant, id), log_offset, stored_ms)| VoidedFact {
-                tenant: tenant.clone(),
-                statement_id: id.clone(),
-                log_offset: *log_offset,
-                stored_ms: *stored_ms,
+            .filter_map(|(key, log_offset, stored_ms)| {
+                let body: Value = serde_json::from_str(&self.existing.get(key)?.body).ok()?;
+                let fact = Fact::from_statement(&body, *stored_ms)?;
+                Some(VoidedFact {
+                    tenant: key.0.clone(),
+                    learner: fact.learner,
+                    activity: fact.activity,
+                    statement_id: key.1.clone(),
+                    log_offset: *log_offset,
+                    stored_ms: *stored_ms,
+                })
             })
             .collect();
         crate::analytics::project(tx, &new, &voided).await

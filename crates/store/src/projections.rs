@@ -77,9 +77,11 @@ impl Projection {
                     "analytics_fact_context",
                     &[
                         ("tenant", Text),
-                        ("statement_id", Text),
                         ("kind", Int),
                         ("activity", Text),
+                        ("learner", Text),
+                        ("child", Text),
+                        ("statement_id", Text),
                     ],
                 ),
                 (

@@ -28,9 +28,11 @@ pub(crate) struct NewFact {
     pub voided_at: Option<(i64, i64)>,
 }
 
-/// A statement stored earlier that this batch voids.
+/// A counting statement stored earlier that this batch voids.
 pub(crate) struct VoidedFact {
     pub tenant: String,
+    pub learner: String,
+    pub activity: String,
     pub statement_id: String,
     pub log_offset: i64,
     pub stored_ms: i64,
@@ -52,15 +54,15 @@ pub(crate) async fn project(
             .bind(v.stored_ms)
             .push(" WHERE tenant = ")
             .bind(v.tenant.clone())
+            .push(" AND learner = ")
+            .bind(v.learner.clone())
+            .push(" AND activity = ")
+            .bind(v.activity.clone())
             .push(" AND statement_id = ")
             .bind(v.statement_id.clone())
-            .push(" AND voided_offset IS NULL RETURNING learner, activity");
-        for row in fetch_all!(sql, &mut **tx).map_err(db_err)? {
-            refold.insert((
-                v.tenant.clone(),
-                row.try_get(0).map_err(db_err)?,
-                row.try_get(1).map_err(db_err)?,
-            ));
+            .push(" AND voided_offset IS NULL");
+        if execute!(sql, &mut **tx).map_err(db_err)?.rows_affected() > 0 {
+            refold.insert((v.tenant.clone(), v.learner.clone(), v.activity.clone()));
         }
     }
     let mut additions: BTreeMap<Pair, Vec<&Fact>> = BTreeMap::new();
@@ -146,35 +148,35 @@ async fn insert_facts(tx: &mut Tx, new: &[NewFact]) -> Result<(), StoreError> {
 }
 
 async fn insert_context(tx: &mut Tx, new: &[NewFact]) -> Result<(), StoreError> {
-    let rows: Vec<(&str, &str, i64, &str)> = new
+    let rows: Vec<(&NewFact, i64, &str)> = new
         .iter()
         .flat_map(|n| {
             let f = &n.fact;
             let parents = f.parents.iter().map(|a| (ContextKind::Parent, a));
             let groupings = f.groupings.iter().map(|a| (ContextKind::Grouping, a));
-            parents.chain(groupings).map(move |(kind, a)| {
-                (
-                    n.tenant.as_str(),
-                    f.statement_id.as_str(),
-                    kind as i64,
-                    a.as_str(),
-                )
-            })
+            parents
+                .chain(groupings)
+                .map(move |(kind, a)| (n, kind as i64, a.as_str()))
         })
         .collect();
-    for chunk in rows.chunks(MAX_PARAMS / 4) {
+    for chunk in rows.chunks(MAX_PARAMS / 6) {
         let mut sql = Sql::new(
-            "INSERT INTO analytics_fact_context (tenant, statement_id, kind, activity) VALUES ",
+            "INSERT INTO analytics_fact_context (tenant, kind, activity, learner, child, \
+             statement_id) VALUES ",
         );
-        for (i, (tenant, id, kind, activity)) in chunk.iter().enumerate() {
+        for (i, (n, kind, activity)) in chunk.iter().enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
-            sql.bind((*tenant).to_owned())
-                .push(", ")
-                .bind((*id).to_owned())
+            sql.bind(n.tenant.clone())
                 .push(", ")
                 .bind(*kind)
                 .push(", ")
                 .bind((*activity).to_owned())
+                .push(", ")
+                .bind(n.fact.learner.clone())
+                .push(", ")
+                .bind(n.fact.activity.clone())
+                .push(", ")
+                .bind(n.fact.statement_id.clone())
                 .push(")");
         }
         sql.push(" ON CONFLICT DO NOTHING");
@@ -183,8 +185,8 @@ async fn insert_context(tx: &mut Tx, new: &[NewFact]) -> Result<(), StoreError> 
     Ok(())
 }
 
-/// Stored states of the given pairs (one query per tenant and chunk: learners × activities,
-/// then the exact pairs kept).
+/// Stored states of exactly the given pairs (`(learner, activity) IN (VALUES …)`, one
+/// query per tenant and chunk; both backends answer it from the primary key).
 async fn load_states<'a>(
     tx: &mut Tx,
     pairs: impl Iterator<Item = &'a Pair>,
@@ -196,15 +198,17 @@ async fn load_states<'a>(
     let mut out = BTreeMap::new();
     for (tenant, pairs) in by_tenant {
         for chunk in pairs.chunks(MAX_PARAMS / 2 - 1) {
-            let wanted: BTreeSet<&Pair> = chunk.iter().copied().collect();
-            let learners: BTreeSet<&str> = chunk.iter().map(|p| p.1.as_str()).collect();
-            let activities: BTreeSet<&str> = chunk.iter().map(|p| p.2.as_str()).collect();
             let mut sql = Sql::new("SELECT state FROM analytics_progress WHERE tenant = ");
             sql.bind(tenant.to_owned())
-                .push(" AND learner IN ")
-                .bind_list(learners.iter().map(|s| (*s).to_owned()))
-                .push(" AND activity IN ")
-                .bind_list(activities.iter().map(|s| (*s).to_owned()));
+                .push(" AND (learner, activity) IN (VALUES ");
+            for (i, (_, learner, activity)) in chunk.iter().enumerate() {
+                sql.push(if i == 0 { "(" } else { ", (" })
+                    .bind(learner.clone())
+                    .push(", ")
+                    .bind(activity.clone())
+                    .push(")");
+            }
+            sql.push(")");
             for row in fetch_all!(sql, &mut **tx).map_err(db_err)? {
                 let text: String = row.try_get(0).map_err(db_err)?;
                 let state: ProgressState = serde_json::from_str(&text)
@@ -214,9 +218,7 @@ async fn load_states<'a>(
                     state.learner.clone(),
                     state.activity.clone(),
                 );
-                if wanted.contains(&key) {
-                    out.insert(key, state);
-                }
+                out.insert(key, state);
             }
         }
     }

@@ -99,7 +99,8 @@ impl AnalyticsStore for AnalyticsReads {
         }
         let mut sql = Sql::new(
             "SELECT DISTINCT c.activity, f.activity FROM analytics_fact_context c \
-             JOIN analytics_facts f ON f.tenant = c.tenant AND f.statement_id = c.statement_id",
+             JOIN analytics_facts f ON f.tenant = c.tenant AND f.learner = c.learner \
+             AND f.activity = c.child AND f.statement_id = c.statement_id",
         );
         let any_learner = AnalyticsFilter {
             learners: None,
@@ -212,12 +213,15 @@ impl AnalyticsStore for AnalyticsReads {
         if let Some(g) = grouping {
             sql.push(
                 " AND EXISTS (SELECT 1 FROM analytics_fact_context c WHERE c.tenant = f.tenant \
-                 AND c.statement_id = f.statement_id AND c.kind = ",
+                 AND c.kind = ",
             )
             .bind(ContextKind::Grouping as i64)
             .push(" AND c.activity = ")
             .bind(g.to_owned())
-            .push(")");
+            .push(
+                " AND c.learner = f.learner AND c.child = f.activity \
+                 AND c.statement_id = f.statement_id)",
+            );
         }
         sql.push(
             ") t WHERE previous IS NOT NULL AND previous <> activity GROUP BY previous, activity \
