@@ -33,7 +33,7 @@ echo "## machine"; echo; echo "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2
 echo "## batch ingest"; $bench ingest --batch-size 100 --connections 16 --duration "$duration" --server-pid "$server" --run 1
 echo "## single-statement ingest"; $bench ingest --batch-size 1 --connections 16 --duration "$duration" --server-pid "$server" --run 2
 echo "## load $store_size statements for queries"; $bench load --statements "$store_size" --batch-size 500 --connections 4 --run 3 --server-pid "$server"
-for kind in agent verb activity registration since; do
+for kind in agent verb activity registration since progress activity-figures daily; do
     echo "## query: $kind"; $bench query --kind "$kind" --connections 16 --duration "$duration" --run 3 --server-pid "$server"
 done
 echo "## in-process validation"; $bench validate --statements 100000
