@@ -64,6 +64,9 @@ enum Command {
         /// Continue an interrupted replay into the store given by --into.
         #[arg(long)]
         resume: bool,
+        /// Stop after this log offset: the read models as they stood then.
+        #[arg(long)]
+        until_offset: Option<i64>,
         /// Rebuild only this projection, in place in the live store (repeatable):
         /// analytics, documents or audit. The live LRS keeps serving.
         #[arg(long = "projection")]
@@ -181,6 +184,7 @@ async fn main() -> anyhow::Result<()> {
             batch,
             tenants,
             resume,
+            until_offset,
             projections,
         } => {
             if !projections.is_empty() {
@@ -226,6 +230,7 @@ async fn main() -> anyhow::Result<()> {
                 progress: true,
                 tenants,
                 resume,
+                until_offset,
             };
             let report = lrs::replay::replay(&config, &opts).await?;
             println!("{}", report.summary());

@@ -45,6 +45,9 @@ pub struct ReplayOptions {
     /// Continue an interrupted replay into `into` from the positions it stored, instead
     /// of requiring an empty target.
     pub resume: bool,
+    /// Stop at this log offset (in every partition): the read models as they stood
+    /// after that event, e.g. to check an `as_of` answer against a real replay.
+    pub until_offset: Option<i64>,
 }
 
 /// The outcome of a replay.
@@ -129,6 +132,7 @@ pub async fn replay(config: &Config, opts: &ReplayOptions) -> anyhow::Result<Rep
         batch,
         opts.progress,
         &opts.tenants,
+        opts.until_offset,
     )
     .await;
     let statements = count_statements(&url).await;
@@ -182,8 +186,14 @@ pub async fn replay_into(
     batch: usize,
     progress: bool,
     tenants: &[String],
+    until_offset: Option<i64>,
 ) -> anyhow::Result<u64> {
-    let ends: HashMap<i32, i64> = log.end_offsets().await?.into_iter().collect();
+    let ends: HashMap<i32, i64> = log
+        .end_offsets()
+        .await?
+        .into_iter()
+        .map(|(p, end)| (p, until_offset.map_or(end, |u| end.min(u))))
+        .collect();
     let applied: HashMap<i32, i64> = store.positions(consumer).await?.into_iter().collect();
     let total: u64 = ends
         .iter()
@@ -563,6 +573,7 @@ pub async fn verify(config: &Config, opts: &VerifyOptions) -> anyhow::Result<Ver
         config.projector.batch_max,
         opts.progress,
         &tenants,
+        None,
     )
     .await;
     store.close().await;
@@ -682,6 +693,10 @@ fn key_columns(table: &str) -> Option<&'static [&'static str]> {
         ],
         "analytics_progress" => &["tenant", "learner", "activity"],
         "analytics_paths" => &["tenant", "path_id", "log_offset"],
+        "analytics_learner_days" => &["tenant", "learner", "day"],
+        "analytics_learner_verbs" => &["tenant", "learner", "verb"],
+        "analytics_learner_sessions" => &["tenant", "learner", "registration"],
+        "analytics_children" => &["tenant", "parent", "child"],
         _ => return None,
     })
 }

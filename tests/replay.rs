@@ -523,3 +523,206 @@ async fn rebuild_one_projection_in_place() {
         lrs.stop().await;
     }
 }
+
+/// Statements in batches of five, `events` POSTs: a log of many small events.
+async fn many_events(lrs: &TestLrs, events: usize, seed: u64) {
+    let mut corpus = Corpus::new(CorpusConfig {
+        seed,
+        learners: 10,
+        courses: 1,
+        ..Default::default()
+    });
+    for _ in 0..events {
+        let batch: Vec<Value> = (0..5).map(|_| corpus.next_statement()).collect();
+        let r = lrs.post_statements(&Value::Array(batch)).await;
+        assert_eq!(r.status().as_u16(), 200);
+    }
+}
+
+/// The highest position a (possibly still empty) target store has applied, -1 if none.
+async fn target_position(url: &str) -> i64 {
+    let Ok(pool) = sqlx::AnyPool::connect(url).await else {
+        return -1;
+    };
+    let position: Option<i64> = sqlx::query_scalar("SELECT MAX(last_offset) FROM lrs_positions")
+        .fetch_one(&pool)
+        .await
+        .unwrap_or(None);
+    pool.close().await;
+    position.unwrap_or(-1)
+}
+
+/// Issue 7 "Tests": a replay process killed (SIGKILL) midway resumes with `--resume` and
+/// ends identical to the live store; nothing is applied twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_killed_midway_resumes_kafka() {
+    use common::process::{free_port, process_env, spawn_lrs};
+    common::init_tracing();
+    sqlx::any::install_default_drivers();
+    let lrs = TestLrs::start(Stack::Kafka).await;
+    many_events(&lrs, 300, 3).await;
+    let config = lrs.backing.config();
+    let into = common::PgDatabase::create().await;
+    let env = process_env(&lrs.backing, free_port());
+    // One event per transaction, so the kill lands between commits of a long replay.
+    let mut child = spawn_lrs(&["replay", "--into", &into.url(), "--batch", "1"], &env);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while target_position(&into.url()).await < 50 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the replay made no progress"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    child.0.kill().expect("kill -9");
+    let _ = child.0.wait();
+    let reached = target_position(&into.url()).await;
+    let report = lrs::replay::verify(&config, &Default::default())
+        .await
+        .expect("verify");
+    let total = report.events;
+    assert!(
+        (reached as u64) < total,
+        "killed at {reached}: the replay had already finished ({total} events)"
+    );
+
+    let resumed = lrs::replay::ReplayOptions {
+        into: Some(into.url()),
+        resume: true,
+        ..Default::default()
+    };
+    let again = lrs::replay::replay(&config, &resumed)
+        .await
+        .expect("resume");
+    assert!(
+        again.events > 0 && again.events < total,
+        "resumed {} of {total} events",
+        again.events
+    );
+    let diff = lrs::replay::compare_stores(&config.store_url(), &into.url(), None)
+        .await
+        .expect("compare");
+    let differing: Vec<&str> = diff
+        .iter()
+        .filter(|t| !t.identical())
+        .map(|t| t.table.as_str())
+        .collect();
+    assert!(differing.is_empty(), "differ after resume: {differing:?}");
+    lrs.stop().await;
+}
+
+/// Issue 7 "Tests": `as_of` answers match a replay cut at the same point: the analytics
+/// read models of the live store at log position P equal those of a store replayed only
+/// up to P (`lrs replay --until-offset P`), though a void, more statements and a path
+/// change came after P.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_of_matches_a_replay_cut_at_the_same_point_kafka() {
+    use common::client::{at_root, bootstrap, send};
+    use lrs_core::analytics::{AnalyticsFilter, AsOf};
+    use lrs_core::store::ReadStore;
+    common::init_tracing();
+    let lrs = TestLrs::start(Stack::Kafka).await;
+    let path = |steps: &[&str]| json!({"name": "P", "steps": steps.iter().map(|a| json!({"activity": a})).collect::<Vec<_>>()});
+    let put =
+        |body: Value| at_root(&lrs, &bootstrap(), Method::PUT, "/analytics/paths/p").json(&body);
+    let (_, served) = lrs.get_json("/statements?limit=1").await;
+    assert!(served["statements"].is_array());
+    many_events(&lrs, 40, 5).await;
+    let (status, _) = send(put(path(&["http://example.com/a"]))).await;
+    assert_eq!(status, 201);
+    let (_, early) = lrs.get_json("/statements?limit=1").await;
+    let early_id = early["statements"][0]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let (status, answer) = send(at_root(&lrs, &bootstrap(), Method::GET, "/analytics/daily")).await;
+    assert_eq!(status, 200);
+    let cut = answer["position"]["offset"].as_i64().expect("position");
+    // After the cut: more statements, a void of an earlier one, a changed path.
+    many_events(&lrs, 20, 6).await;
+    let mut void = statement(
+        "admin@example.com",
+        "http://adlnet.gov/expapi/verbs/voided",
+        "x",
+    );
+    void["object"] = json!({"objectType": "StatementRef", "id": early_id});
+    assert_eq!(lrs.post_statements(&void).await.status().as_u16(), 200);
+    let (status, _) = send(put(path(&["http://example.com/a", "http://example.com/b"]))).await;
+    assert_eq!(status, 200);
+
+    let config = lrs.backing.config();
+    let into = common::PgDatabase::create().await;
+    let opts = lrs::replay::ReplayOptions {
+        into: Some(into.url()),
+        until_offset: Some(cut),
+        ..Default::default()
+    };
+    lrs::replay::replay(&config, &opts)
+        .await
+        .expect("cut replay");
+    let live = lrs_store::SqlStore::open(&config.store_url(), &Default::default())
+        .await
+        .expect("live");
+    let replayed = lrs_store::SqlStore::open(&into.url(), &Default::default())
+        .await
+        .expect("replayed");
+    let tenant = lrs_core::TenantId::parse("default").expect("tenant");
+    let then = AnalyticsFilter {
+        as_of: AsOf::Position(cut),
+        ..Default::default()
+    };
+    let now = AnalyticsFilter::default();
+    let (a, b) = (live.analytics(), replayed.analytics());
+    let progress = b.progress(&tenant, &now).await.expect("progress");
+    assert!(!progress.is_empty());
+    assert_eq!(
+        a.progress(&tenant, &then).await.expect("progress"),
+        progress
+    );
+    assert_ne!(
+        a.progress(&tenant, &now).await.expect("progress"),
+        progress,
+        "the events after the cut changed the live figures"
+    );
+    assert_eq!(
+        a.day_counts(&tenant, &then).await.expect("days"),
+        b.day_counts(&tenant, &now).await.expect("days")
+    );
+    assert_eq!(
+        a.verb_counts(&tenant, &then).await.expect("verbs"),
+        b.verb_counts(&tenant, &now).await.expect("verbs")
+    );
+    let window = ("2000-01-01", "2100-01-01");
+    assert_eq!(
+        a.learner_counts(&tenant, &then, window)
+            .await
+            .expect("learners"),
+        b.learner_counts(&tenant, &now, window)
+            .await
+            .expect("learners")
+    );
+    assert_eq!(
+        a.transitions(&tenant, &then, None)
+            .await
+            .expect("transitions"),
+        b.transitions(&tenant, &now, None)
+            .await
+            .expect("transitions")
+    );
+    let parents: Vec<String> = progress.iter().map(|p| p.activity.clone()).collect();
+    assert_eq!(
+        a.children(&tenant, &then, &parents)
+            .await
+            .expect("children"),
+        b.children(&tenant, &now, &parents).await.expect("children")
+    );
+    let paths_then = a.paths(&tenant, AsOf::Position(cut)).await.expect("paths");
+    assert_eq!(
+        paths_then,
+        b.paths(&tenant, AsOf::Now).await.expect("paths")
+    );
+    assert_eq!(paths_then[0].definition.steps.len(), 1);
+    live.close().await;
+    replayed.close().await;
+    lrs.stop().await;
+}

@@ -52,6 +52,8 @@ CREATE TABLE analytics_progress (
     first_ms      BIGINT NOT NULL,
     last_ms       BIGINT NOT NULL,
     completed_ms  BIGINT,
+    -- UTC date of completed_ms, so completions per day are one GROUP BY.
+    completed_day TEXT,
     status        TEXT,
     best_score    DOUBLE PRECISION,
     last_score    DOUBLE PRECISION,
@@ -61,6 +63,44 @@ CREATE TABLE analytics_progress (
     PRIMARY KEY (tenant, learner, activity)
 );
 CREATE INDEX analytics_progress_activity ON analytics_progress (tenant, activity);
+
+-- Counters of the current (unvoided) facts, kept by the projector with +/- deltas so
+-- the current figures never scan the facts: statements and time per learner and day
+-- (daily series, active days, engagement), per learner and verb, per learner and
+-- registration ('' = none: sessions), and per (parent, child) context pair (roll-up
+-- children). Ranges and points in time are answered from the facts instead.
+CREATE TABLE analytics_learner_days (
+    tenant        TEXT    NOT NULL,
+    learner       TEXT    NOT NULL,
+    day           TEXT    NOT NULL,
+    statements    BIGINT NOT NULL,
+    time_spent_cs BIGINT NOT NULL,
+    PRIMARY KEY (tenant, learner, day)
+);
+CREATE TABLE analytics_learner_verbs (
+    tenant        TEXT    NOT NULL,
+    learner       TEXT    NOT NULL,
+    verb          TEXT    NOT NULL,
+    statements    BIGINT NOT NULL,
+    time_spent_cs BIGINT NOT NULL,
+    PRIMARY KEY (tenant, learner, verb)
+);
+CREATE TABLE analytics_learner_sessions (
+    tenant        TEXT    NOT NULL,
+    learner       TEXT    NOT NULL,
+    registration  TEXT    NOT NULL,
+    statements    BIGINT NOT NULL,
+    time_spent_cs BIGINT NOT NULL,
+    PRIMARY KEY (tenant, learner, registration)
+);
+CREATE TABLE analytics_children (
+    tenant        TEXT    NOT NULL,
+    parent        TEXT    NOT NULL,
+    child         TEXT    NOT NULL,
+    statements    BIGINT NOT NULL,
+    time_spent_cs BIGINT NOT NULL,
+    PRIMARY KEY (tenant, parent, child)
+);
 
 -- Learning path definitions, every version (definition NULL = deleted), so a path can
 -- be read as it stood at a past position.

@@ -52,6 +52,8 @@ CREATE TABLE analytics_progress (
     first_ms      INTEGER NOT NULL,
     last_ms       INTEGER NOT NULL,
     completed_ms  INTEGER,
+    -- UTC date of completed_ms, so completions per day are one GROUP BY.
+    completed_day TEXT,
     status        TEXT,
     best_score    REAL,
     last_score    REAL,
@@ -61,6 +63,44 @@ CREATE TABLE analytics_progress (
     PRIMARY KEY (tenant, learner, activity)
 ) WITHOUT ROWID;
 CREATE INDEX analytics_progress_activity ON analytics_progress (tenant, activity);
+
+-- Counters of the current (unvoided) facts, kept by the projector with +/- deltas so
+-- the current figures never scan the facts: statements and time per learner and day
+-- (daily series, active days, engagement), per learner and verb, per learner and
+-- registration ('' = none: sessions), and per (parent, child) context pair (roll-up
+-- children). Ranges and points in time are answered from the facts instead.
+CREATE TABLE analytics_learner_days (
+    tenant        TEXT    NOT NULL,
+    learner       TEXT    NOT NULL,
+    day           TEXT    NOT NULL,
+    statements    INTEGER NOT NULL,
+    time_spent_cs INTEGER NOT NULL,
+    PRIMARY KEY (tenant, learner, day)
+) WITHOUT ROWID;
+CREATE TABLE analytics_learner_verbs (
+    tenant        TEXT    NOT NULL,
+    learner       TEXT    NOT NULL,
+    verb          TEXT    NOT NULL,
+    statements    INTEGER NOT NULL,
+    time_spent_cs INTEGER NOT NULL,
+    PRIMARY KEY (tenant, learner, verb)
+) WITHOUT ROWID;
+CREATE TABLE analytics_learner_sessions (
+    tenant        TEXT    NOT NULL,
+    learner       TEXT    NOT NULL,
+    registration  TEXT    NOT NULL,
+    statements    INTEGER NOT NULL,
+    time_spent_cs INTEGER NOT NULL,
+    PRIMARY KEY (tenant, learner, registration)
+) WITHOUT ROWID;
+CREATE TABLE analytics_children (
+    tenant        TEXT    NOT NULL,
+    parent        TEXT    NOT NULL,
+    child         TEXT    NOT NULL,
+    statements    INTEGER NOT NULL,
+    time_spent_cs INTEGER NOT NULL,
+    PRIMARY KEY (tenant, parent, child)
+) WITHOUT ROWID;
 
 -- Learning path definitions, every version (definition NULL = deleted), so a path can
 -- be read as it stood at a past position.

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod client;
+pub mod process;
 
 use lrs::config::{Config, LogBackend, StoreBackend};
 use lrs::run::{Roles, Running};

@@ -891,9 +891,7 @@ impl Batch {
                 let fact = Fact::from_statement(&body, *stored_ms)?;
                 Some(VoidedFact {
                     tenant: key.0.clone(),
-                    learner: fact.learner,
-                    activity: fact.activity,
-                    statement_id: key.1.clone(),
+                    fact,
                     log_offset: *log_offset,
                     stored_ms: *stored_ms,
                 })

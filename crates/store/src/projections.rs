@@ -94,12 +94,53 @@ impl Projection {
                         ("first_ms", Int),
                         ("last_ms", Int),
                         ("completed_ms", Int),
+                        ("completed_day", Text),
                         ("status", Text),
                         ("best_score", Float),
                         ("last_score", Float),
                         ("time_spent_cs", Int),
                         ("attempts", Int),
                         ("state", Text),
+                    ],
+                ),
+                (
+                    "analytics_learner_days",
+                    &[
+                        ("tenant", Text),
+                        ("learner", Text),
+                        ("day", Text),
+                        ("statements", Int),
+                        ("time_spent_cs", Int),
+                    ],
+                ),
+                (
+                    "analytics_learner_verbs",
+                    &[
+                        ("tenant", Text),
+                        ("learner", Text),
+                        ("verb", Text),
+                        ("statements", Int),
+                        ("time_spent_cs", Int),
+                    ],
+                ),
+                (
+                    "analytics_learner_sessions",
+                    &[
+                        ("tenant", Text),
+                        ("learner", Text),
+                        ("registration", Text),
+                        ("statements", Int),
+                        ("time_spent_cs", Int),
+                    ],
+                ),
+                (
+                    "analytics_children",
+                    &[
+                        ("tenant", Text),
+                        ("parent", Text),
+                        ("child", Text),
+                        ("statements", Int),
+                        ("time_spent_cs", Int),
                     ],
                 ),
                 (

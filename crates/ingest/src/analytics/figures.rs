@@ -122,8 +122,10 @@ pub async fn daily(
     let q = Query::parse(&state, &principal, raw.as_deref(), &["activity"]).await?;
     let store = state.pipeline.store.analytics();
     let days = store.day_counts(&principal.tenant, &q.filter).await?;
-    let progress = store.progress(&principal.tenant, &q.filter).await?;
-    let rows: Vec<Value> = f::daily(days, &progress)
+    let completions = store
+        .completions_per_day(&principal.tenant, &q.filter)
+        .await?;
+    let rows: Vec<Value> = f::daily(days, completions)
         .into_iter()
         .map(|d| json!(d))
         .collect();

@@ -3,7 +3,6 @@
 //! and active learners per day, per verb, active days, sessions) are aggregated by the
 //! store in SQL and joined here.
 
-use super::fact::day_of;
 use super::progress::{ProgressState, Status};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -29,8 +28,8 @@ pub struct DayCounts {
     pub time_spent_cs: i64,
 }
 
-/// Joins the day counts with the completions of `progress`, ordered by day.
-pub fn daily(days: Vec<DayCounts>, progress: &[ProgressState]) -> Vec<DailyFigures> {
+/// Joins the day counts with the completions per day, ordered by day.
+pub fn daily(days: Vec<DayCounts>, completions: Vec<(String, i64)>) -> Vec<DailyFigures> {
     let mut out: BTreeMap<String, DailyFigures> = days
         .into_iter()
         .map(|d| {
@@ -46,19 +45,16 @@ pub fn daily(days: Vec<DayCounts>, progress: &[ProgressState]) -> Vec<DailyFigur
             )
         })
         .collect();
-    for p in progress {
-        if let Some(ms) = p.completed_ms {
-            let day = day_of(ms);
-            out.entry(day.clone())
-                .or_insert_with(|| DailyFigures {
-                    day,
-                    statements: 0,
-                    active_learners: 0,
-                    completions: 0,
-                    time_spent: 0.0,
-                })
-                .completions += 1;
-        }
+    for (day, n) in completions {
+        out.entry(day.clone())
+            .or_insert_with(|| DailyFigures {
+                day,
+                statements: 0,
+                active_learners: 0,
+                completions: 0,
+                time_spent: 0.0,
+            })
+            .completions += n;
     }
     out.into_values().collect()
 }

@@ -43,6 +43,11 @@ impl AnalyticsFilter {
         self.as_of == AsOf::Now && self.since_ms.is_none() && self.until_ms.is_none()
     }
 
+    /// Whether the projector's counters answer as is (current, unbounded, any activity).
+    pub fn counters_answer(&self) -> bool {
+        self.is_current_and_unbounded() && self.activities.is_none()
+    }
+
     /// The same statements, any activity (roll-ups look at children of an activity).
     pub fn without_activities(&self) -> AnalyticsFilter {
         AnalyticsFilter {
@@ -89,6 +94,13 @@ pub trait AnalyticsStore: Send + Sync {
         filter: &AnalyticsFilter,
         parents: &[String],
     ) -> Result<BTreeMap<String, Vec<String>>, StoreError>;
+
+    /// (learner, activity) pairs completed per UTC day of `completed_at`, by day.
+    async fn completions_per_day(
+        &self,
+        tenant: &TenantId,
+        filter: &AnalyticsFilter,
+    ) -> Result<Vec<(String, i64)>, StoreError>;
 
     /// Statements, distinct learners and time spent per UTC day.
     async fn day_counts(

@@ -5,6 +5,7 @@
 //! voiding statement), so every query takes an [`AsOf`] and a time range through one
 //! predicate, [`push_facts_filter`].
 
+mod counters;
 mod project;
 mod reads;
 

@@ -4,6 +4,7 @@
 //! a void marks its fact and folds the pair's remaining facts afresh, because a `max` or
 //! a "latest" may have come from the voided statement.
 
+use super::counters::Counters;
 use super::{fact_from_row, FACT_COLUMNS};
 use crate::sql::{execute, fetch_all, Sql};
 use crate::{db_err, MAX_PARAMS};
@@ -28,12 +29,11 @@ pub(crate) struct NewFact {
     pub voided_at: Option<(i64, i64)>,
 }
 
-/// A counting statement stored earlier that this batch voids.
+/// A counting statement stored earlier that this batch voids: its fact (derived again
+/// from its stored body) and the void's position.
 pub(crate) struct VoidedFact {
     pub tenant: String,
-    pub learner: String,
-    pub activity: String,
-    pub statement_id: String,
+    pub fact: Fact,
     pub log_offset: i64,
     pub stored_ms: i64,
 }
@@ -46,8 +46,13 @@ pub(crate) async fn project(
 ) -> Result<(), StoreError> {
     insert_facts(tx, new).await?;
     insert_context(tx, new).await?;
+    let mut counters = Counters::default();
+    for n in new.iter().filter(|n| n.voided_at.is_none()) {
+        counters.add(&n.tenant, &n.fact, 1);
+    }
     let mut refold: BTreeSet<Pair> = BTreeSet::new();
     for v in voided {
+        let f = &v.fact;
         let mut sql = Sql::new("UPDATE analytics_facts SET voided_offset = ");
         sql.bind(v.log_offset)
             .push(", voided_ms = ")
@@ -55,16 +60,18 @@ pub(crate) async fn project(
             .push(" WHERE tenant = ")
             .bind(v.tenant.clone())
             .push(" AND learner = ")
-            .bind(v.learner.clone())
+            .bind(f.learner.clone())
             .push(" AND activity = ")
-            .bind(v.activity.clone())
+            .bind(f.activity.clone())
             .push(" AND statement_id = ")
-            .bind(v.statement_id.clone())
+            .bind(f.statement_id.clone())
             .push(" AND voided_offset IS NULL");
         if execute!(sql, &mut **tx).map_err(db_err)?.rows_affected() > 0 {
-            refold.insert((v.tenant.clone(), v.learner.clone(), v.activity.clone()));
+            counters.add(&v.tenant, f, -1);
+            refold.insert((v.tenant.clone(), f.learner.clone(), f.activity.clone()));
         }
     }
+    counters.write(tx).await?;
     let mut additions: BTreeMap<Pair, Vec<&Fact>> = BTreeMap::new();
     for n in new.iter().filter(|n| n.voided_at.is_none()) {
         let pair = (
@@ -256,11 +263,12 @@ async fn delete_state(tx: &mut Tx, pair: &Pair) -> Result<(), StoreError> {
 }
 
 async fn upsert_states(tx: &mut Tx, states: &[(String, ProgressState)]) -> Result<(), StoreError> {
-    const COLS: usize = 13;
+    const COLS: usize = 14;
     for chunk in states.chunks(MAX_PARAMS / (COLS + 2)) {
         let mut sql = Sql::new(
             "INSERT INTO analytics_progress (tenant, learner, activity, statements, first_ms, last_ms, \
-             completed_ms, status, best_score, last_score, time_spent_cs, attempts, state) VALUES ",
+             completed_ms, completed_day, status, best_score, last_score, time_spent_cs, attempts, \
+             state) VALUES ",
         );
         for (i, (tenant, s)) in chunk.iter().enumerate() {
             let state = serde_json::to_string(s)
@@ -280,6 +288,8 @@ async fn upsert_states(tx: &mut Tx, states: &[(String, ProgressState)]) -> Resul
                 .push(", ")
                 .bind(s.completed_ms)
                 .push(", ")
+                .bind(s.completed_ms.map(day_of))
+                .push(", ")
                 .bind(s.status.map(|st| st.as_str().to_owned()))
                 .push(", ")
                 .bind_f64_or_null(s.best_score)
@@ -296,6 +306,7 @@ async fn upsert_states(tx: &mut Tx, states: &[(String, ProgressState)]) -> Resul
         sql.push(
             " ON CONFLICT (tenant, learner, activity) DO UPDATE SET statements = excluded.statements, \
              first_ms = excluded.first_ms, last_ms = excluded.last_ms, completed_ms = excluded.completed_ms, \
+             completed_day = excluded.completed_day, \
              status = excluded.status, best_score = excluded.best_score, last_score = excluded.last_score, \
              time_spent_cs = excluded.time_spent_cs, attempts = excluded.attempts, state = excluded.state",
         );

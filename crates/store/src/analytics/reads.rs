@@ -8,7 +8,8 @@ use futures::TryStreamExt;
 use lrs_core::analytics::figures::{DayCounts, LearnerCounts};
 use lrs_core::analytics::paths::{PathDefinition, Transition};
 use lrs_core::analytics::{
-    AnalyticsFilter, AnalyticsStore, AppliedPosition, AsOf, ContextKind, ProgressState, StoredPath,
+    day_of, AnalyticsFilter, AnalyticsStore, AppliedPosition, AsOf, ContextKind, ProgressState,
+    StoredPath,
 };
 use lrs_core::store::StoreError;
 use lrs_core::TenantId;
@@ -34,8 +35,9 @@ impl AnalyticsReads {
         if let Some(activities) = &filter.activities {
             push_in(&mut sql, "f.activity", activities);
         }
-        sql.push(" ORDER BY f.learner, f.activity");
-        fetch_all!(sql, &self.pool)
+        // Sorted here: an ORDER BY would lead SQLite to walk the primary key instead of
+        // the activity index.
+        let mut states = fetch_all!(sql, &self.pool)
             .map_err(db_err)?
             .iter()
             .map(|row| {
@@ -43,7 +45,9 @@ impl AnalyticsReads {
                 serde_json::from_str(&text)
                     .map_err(|e| StoreError::Database(format!("analytics_progress.state: {e}")))
             })
-            .collect()
+            .collect::<Result<Vec<ProgressState>, _>>()?;
+        states.sort_by(|a, b| (&a.learner, &a.activity).cmp(&(&b.learner, &b.activity)));
+        Ok(states)
     }
 
     /// Streams the matching facts ordered by pair and folds each pair.
@@ -71,6 +75,29 @@ impl AnalyticsReads {
         }
         Ok(out)
     }
+
+    /// children(A) over the facts visible under `filter` (any learner, any activity).
+    fn children_from_facts(
+        &self,
+        tenant: &TenantId,
+        filter: &AnalyticsFilter,
+        parents: &[String],
+    ) -> Sql {
+        let mut sql = Sql::new(
+            "SELECT DISTINCT c.activity, f.activity FROM analytics_fact_context c \
+             JOIN analytics_facts f ON f.tenant = c.tenant AND f.learner = c.learner \
+             AND f.activity = c.child AND f.statement_id = c.statement_id",
+        );
+        let any_learner = AnalyticsFilter {
+            learners: None,
+            activities: None,
+            ..filter.clone()
+        };
+        push_facts_filter(&mut sql, tenant.as_str(), &any_learner);
+        sql.push(" AND c.kind = ").bind(ContextKind::Parent as i64);
+        push_in(&mut sql, "c.activity", parents);
+        sql
+    }
 }
 
 #[async_trait]
@@ -97,19 +124,15 @@ impl AnalyticsStore for AnalyticsReads {
         if parents.is_empty() {
             return Ok(out);
         }
-        let mut sql = Sql::new(
-            "SELECT DISTINCT c.activity, f.activity FROM analytics_fact_context c \
-             JOIN analytics_facts f ON f.tenant = c.tenant AND f.learner = c.learner \
-             AND f.activity = c.child AND f.statement_id = c.statement_id",
-        );
-        let any_learner = AnalyticsFilter {
-            learners: None,
-            activities: None,
-            ..filter.clone()
+        let mut sql = if filter.is_current_and_unbounded() {
+            let mut sql =
+                Sql::new("SELECT parent, child FROM analytics_children f WHERE f.tenant = ");
+            sql.bind(tenant.as_str().to_owned());
+            push_in(&mut sql, "f.parent", parents);
+            sql
+        } else {
+            self.children_from_facts(tenant, filter, parents)
         };
-        push_facts_filter(&mut sql, tenant.as_str(), &any_learner);
-        sql.push(" AND c.kind = ").bind(ContextKind::Parent as i64);
-        push_in(&mut sql, "c.activity", parents);
         sql.push(" ORDER BY 1, 2");
         for row in fetch_all!(sql, &self.pool).map_err(db_err)? {
             let parent: String = row.try_get(0).map_err(db_err)?;
@@ -120,16 +143,64 @@ impl AnalyticsStore for AnalyticsReads {
         Ok(out)
     }
 
+    async fn completions_per_day(
+        &self,
+        tenant: &TenantId,
+        filter: &AnalyticsFilter,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        if !filter.is_current_and_unbounded() {
+            let mut days: BTreeMap<String, i64> = BTreeMap::new();
+            for p in self.folded_progress(tenant, filter).await? {
+                if let Some(ms) = p.completed_ms {
+                    *days.entry(day_of(ms)).or_default() += 1;
+                }
+            }
+            return Ok(days.into_iter().collect());
+        }
+        let mut sql = Sql::new(
+            "SELECT f.completed_day, COUNT(*) FROM analytics_progress f WHERE f.tenant = ",
+        );
+        sql.bind(tenant.as_str().to_owned())
+            .push(" AND f.completed_day IS NOT NULL");
+        if let Some(learners) = &filter.learners {
+            push_in(&mut sql, "f.learner", learners);
+        }
+        if let Some(activities) = &filter.activities {
+            push_in(&mut sql, "f.activity", activities);
+        }
+        sql.push(" GROUP BY f.completed_day ORDER BY 1");
+        fetch_all!(sql, &self.pool)
+            .map_err(db_err)?
+            .iter()
+            .map(|row| {
+                Ok((
+                    row.try_get(0).map_err(db_err)?,
+                    row.try_get(1).map_err(db_err)?,
+                ))
+            })
+            .collect()
+    }
+
     async fn day_counts(
         &self,
         tenant: &TenantId,
         filter: &AnalyticsFilter,
     ) -> Result<Vec<DayCounts>, StoreError> {
-        let mut sql = Sql::new(
-            "SELECT f.day, COUNT(*), COUNT(DISTINCT f.learner), CAST(SUM(f.duration_cs) AS BIGINT) \
-             FROM analytics_facts f",
-        );
-        push_facts_filter(&mut sql, tenant.as_str(), filter);
+        let mut sql = if filter.counters_answer() {
+            let mut sql = Sql::new(
+                "SELECT f.day, CAST(SUM(f.statements) AS BIGINT), COUNT(*), \
+                 CAST(SUM(f.time_spent_cs) AS BIGINT) FROM analytics_learner_days f",
+            );
+            push_counters_filter(&mut sql, tenant.as_str(), filter);
+            sql
+        } else {
+            let mut sql = Sql::new(
+                "SELECT f.day, COUNT(*), COUNT(DISTINCT f.learner), \
+                 CAST(SUM(f.duration_cs) AS BIGINT) FROM analytics_facts f",
+            );
+            push_facts_filter(&mut sql, tenant.as_str(), filter);
+            sql
+        };
         sql.push(" GROUP BY f.day ORDER BY f.day");
         fetch_all!(sql, &self.pool)
             .map_err(db_err)?
@@ -150,8 +221,17 @@ impl AnalyticsStore for AnalyticsReads {
         tenant: &TenantId,
         filter: &AnalyticsFilter,
     ) -> Result<Vec<(String, i64)>, StoreError> {
-        let mut sql = Sql::new("SELECT f.verb, COUNT(*) FROM analytics_facts f");
-        push_facts_filter(&mut sql, tenant.as_str(), filter);
+        let mut sql = if filter.counters_answer() {
+            let mut sql = Sql::new(
+                "SELECT f.verb, CAST(SUM(f.statements) AS BIGINT) FROM analytics_learner_verbs f",
+            );
+            push_counters_filter(&mut sql, tenant.as_str(), filter);
+            sql
+        } else {
+            let mut sql = Sql::new("SELECT f.verb, COUNT(*) FROM analytics_facts f");
+            push_facts_filter(&mut sql, tenant.as_str(), filter);
+            sql
+        };
         sql.push(" GROUP BY f.verb ORDER BY 2 DESC, 1");
         fetch_all!(sql, &self.pool)
             .map_err(db_err)?
@@ -175,11 +255,21 @@ impl AnalyticsStore for AnalyticsReads {
             Sql::new("SELECT f.learner, COUNT(DISTINCT f.day), COUNT(DISTINCT CASE WHEN f.day >= ");
         sql.bind(window.0.to_owned())
             .push(" AND f.day <= ")
-            .bind(window.1.to_owned())
-            .push(
+            .bind(window.1.to_owned());
+        if filter.counters_answer() {
+            sql.push(
+                " THEN f.day END), (SELECT COUNT(*) FROM analytics_learner_sessions s \
+                 WHERE s.tenant = ",
+            )
+            .bind(tenant.as_str().to_owned())
+            .push(" AND s.learner = f.learner) FROM analytics_learner_days f");
+            push_counters_filter(&mut sql, tenant.as_str(), filter);
+        } else {
+            sql.push(
                 " THEN f.day END), COUNT(DISTINCT COALESCE(f.registration, '')) FROM analytics_facts f",
             );
-        push_facts_filter(&mut sql, tenant.as_str(), filter);
+            push_facts_filter(&mut sql, tenant.as_str(), filter);
+        }
         sql.push(" GROUP BY f.learner ORDER BY f.learner");
         fetch_all!(sql, &self.pool)
             .map_err(db_err)?
@@ -319,5 +409,13 @@ impl AnalyticsStore for AnalyticsReads {
                 })
             })
             .transpose()?)
+    }
+}
+
+/// ` WHERE f.tenant = … [AND f.learner IN …]` over a counter table.
+fn push_counters_filter(sql: &mut Sql, tenant: &str, filter: &AnalyticsFilter) {
+    sql.push(" WHERE f.tenant = ").bind(tenant.to_owned());
+    if let Some(learners) = &filter.learners {
+        push_in(sql, "f.learner", learners);
     }
 }
