@@ -10,10 +10,9 @@ mod common;
 
 use common::{enc, Backing, Stack, TestLrs, BOTH, KEY, SECRET};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use lrs::run::Roles;
 use lrs_ingest::jwt::IssuerConfig;
 use reqwest::header::HeaderMap;
-use reqwest::{Client, Method, RequestBuilder};
+use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Map, Value};
 use std::time::Duration;
 
@@ -1940,17 +1939,7 @@ async fn start_with_jwt(stack: Stack) -> TestLrs {
         tenants: vec![TENANT.into()],
         ..IssuerConfig::default()
     }];
-    let running = lrs::run::start(config, Roles::Both, None)
-        .await
-        .expect("start the LRS");
-    let addr = running.addr.expect("API address");
-    TestLrs {
-        backing,
-        running: Some(running),
-        base: format!("http://{addr}/xapi"),
-        client: Client::new(),
-        version: "1.0.3",
-    }
+    TestLrs::start_with(backing, config).await
 }
 
 fn token(sub: &str, role: &str, scope: &str, agent: Option<Value>) -> Auth {

@@ -4,41 +4,15 @@
 
 mod common;
 
-use common::{enc, TestLrs, BOTH, KEY, SECRET};
-use reqwest::{Method, RequestBuilder};
+use common::client::{at_root as root, bootstrap, send, xapi_as as xapi, Cred};
+
+use common::{enc, TestLrs, BOTH, KEY};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 const VERB: &str = "http://adlnet.gov/expapi/verbs/experienced";
 const VOIDED: &str = "http://adlnet.gov/expapi/verbs/voided";
 const ACTIVITY: &str = "http://example.com/audit/course";
-
-type Cred = (String, String);
-
-fn bootstrap() -> Cred {
-    (KEY.to_owned(), SECRET.to_owned())
-}
-
-/// A request outside the xAPI base path (admin and audit routes).
-fn root(lrs: &TestLrs, cred: &Cred, method: Method, path: &str) -> RequestBuilder {
-    let base = lrs.base.trim_end_matches("/xapi");
-    lrs.client
-        .request(method, format!("{base}{path}"))
-        .basic_auth(&cred.0, Some(&cred.1))
-}
-
-fn xapi(lrs: &TestLrs, cred: &Cred, method: Method, path: &str) -> RequestBuilder {
-    lrs.client
-        .request(method, format!("{}{path}", lrs.base))
-        .basic_auth(&cred.0, Some(&cred.1))
-        .header("X-Experience-API-Version", "1.0.3")
-}
-
-async fn send(rb: RequestBuilder) -> (u16, Value) {
-    let r = rb.send().await.expect("request");
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
 
 fn agent(mbox: &str) -> Value {
     json!({"objectType": "Agent", "mbox": format!("mailto:{mbox}")})

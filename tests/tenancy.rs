@@ -4,6 +4,11 @@
 
 mod common;
 
+use common::client::{
+    at_root as admin, bootstrap, create_credential as credential, create_tenant, root, send,
+    xapi_as as xapi, Cred,
+};
+
 use base64::Engine;
 use common::{enc, Backing, Stack, TestLrs, BOTH, KEY, SECRET};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
@@ -13,8 +18,6 @@ use lrs_ingest::jwt::IssuerConfig;
 use reqwest::{Client, Method, RequestBuilder, Response};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-type Cred = (String, String);
 
 const VERB: &str = "http://adlnet.gov/expapi/verbs/experienced";
 
@@ -37,68 +40,12 @@ async fn start_with(stack: Stack, tweak: impl FnOnce(&mut Config, &Backing)) -> 
     }
 }
 
-/// The server root (the admin API lives outside the xAPI base path).
-fn root(lrs: &TestLrs) -> String {
-    lrs.base.trim_end_matches("/xapi").to_owned()
-}
-
-fn bootstrap() -> Cred {
-    (KEY.to_owned(), SECRET.to_owned())
-}
-
-/// An admin API request with Basic credentials.
-fn admin(lrs: &TestLrs, cred: &Cred, method: Method, path: &str) -> RequestBuilder {
-    lrs.client
-        .request(method, format!("{}{path}", root(lrs)))
-        .basic_auth(&cred.0, Some(&cred.1))
-}
-
-/// An xAPI request with Basic credentials.
-fn xapi(lrs: &TestLrs, cred: &Cred, method: Method, path: &str) -> RequestBuilder {
-    lrs.client
-        .request(method, format!("{}{path}", lrs.base))
-        .basic_auth(&cred.0, Some(&cred.1))
-        .header("X-Experience-API-Version", "1.0.3")
-}
-
 /// An xAPI request with a bearer token.
 fn bearer(lrs: &TestLrs, token: &str, method: Method, path: &str) -> RequestBuilder {
     lrs.client
         .request(method, format!("{}{path}", lrs.base))
         .bearer_auth(token)
         .header("X-Experience-API-Version", "1.0.3")
-}
-
-async fn send(rb: RequestBuilder) -> (u16, Value) {
-    let r = rb.send().await.expect("request");
-    let status = r.status().as_u16();
-    let text = r.text().await.unwrap_or_default();
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn create_tenant(lrs: &TestLrs, id: &str) {
-    let (status, body) =
-        send(admin(lrs, &bootstrap(), Method::POST, "/admin/tenants").json(&json!({"id": id})))
-            .await;
-    assert_eq!(status, 201, "create tenant {id}: {body}");
-}
-
-/// Creates a credential in `tenant` with `scopes` (as the platform admin).
-async fn credential(lrs: &TestLrs, tenant: &str, scopes: &[&str]) -> Cred {
-    let (status, body) = send(
-        admin(
-            lrs,
-            &bootstrap(),
-            Method::POST,
-            &format!("/admin/tenants/{tenant}/credentials"),
-        )
-        .json(&json!({"scopes": scopes, "label": scopes.join(" ")})),
-    )
-    .await;
-    assert_eq!(status, 201, "create credential: {body}");
-    let key = body["key"].as_str().expect("key").to_owned();
-    let secret = body["secret"].as_str().expect("secret").to_owned();
-    (key, secret)
 }
 
 fn new_id() -> String {

@@ -5,9 +5,8 @@ mod common;
 
 use common::{enc, Backing, Stack, TestLrs, BOTH, KEY, SECRET};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
-use lrs::run::Roles;
 use lrs_ingest::jwt::IssuerConfig;
-use reqwest::{Client, Method, RequestBuilder};
+use reqwest::{Method, RequestBuilder};
 use serde_json::{json, Value};
 
 const ISS: &str = "https://lms.example.com";
@@ -30,17 +29,7 @@ async fn start(stack: Stack) -> TestLrs {
         tenants: vec![TENANT.into(), OTHER.into()],
         ..IssuerConfig::default()
     }];
-    let running = lrs::run::start(config, Roles::Both, None)
-        .await
-        .expect("start the LRS");
-    let addr = running.addr.expect("API address");
-    TestLrs {
-        backing,
-        running: Some(running),
-        base: format!("http://{addr}/xapi"),
-        client: Client::new(),
-        version: "1.0.3",
-    }
+    TestLrs::start_with(backing, config).await
 }
 
 fn token(sub: &str, tenant: &str, role: &str, scope: &str) -> String {

@@ -189,7 +189,14 @@ impl TestLrs {
     }
 
     pub async fn start_on(backing: Backing) -> TestLrs {
-        let running = lrs::run::start(backing.config(), Roles::Both, None)
+        let config = backing.config();
+        TestLrs::start_with(backing, config).await
+    }
+
+    /// Starts on `backing` with a configuration derived from its own (e.g. with JWT
+    /// issuers added).
+    pub async fn start_with(backing: Backing, config: Config) -> TestLrs {
+        let running = lrs::run::start(config, Roles::Both, None)
             .await
             .expect("start the LRS");
         let addr = running.addr.expect("API address");
