@@ -27,8 +27,14 @@ impl AnalyticsReads {
         tenant: &TenantId,
         filter: &AnalyticsFilter,
     ) -> Result<Vec<ProgressState>, StoreError> {
-        let mut sql = Sql::new("SELECT f.state FROM analytics_progress f WHERE f.tenant = ");
-        sql.bind(tenant.as_str().to_owned());
+        let mut sql = Sql::new("SELECT f.state FROM analytics_progress f");
+        if filter.learners.is_none() && filter.activities.is_some() && self.pool.is_sqlite() {
+            // Without statistics SQLite walks the primary key's tenant prefix (every row
+            // of the tenant) rather than this index.
+            sql.push(" INDEXED BY analytics_progress_activity");
+        }
+        sql.push(" WHERE f.tenant = ")
+            .bind(tenant.as_str().to_owned());
         if let Some(learners) = &filter.learners {
             push_in(&mut sql, "f.learner", learners);
         }
